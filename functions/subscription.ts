@@ -1,0 +1,41 @@
+/**
+ * GET /api/stripe/subscription (alias /api/billing/subscription): the caller's access
+ * state, from our database only (no Stripe call on this path). 200 for every
+ * authenticated caller; an account with no subscription has state `none`.
+ */
+import { accessFor } from '../shared/access.ts';
+import { defineEndpoint } from '../shared/endpoint.ts';
+import { getStore } from '../shared/store/index.ts';
+
+export default defineEndpoint('subscription', {
+  GET: {
+    auth: 'user',
+    async handle({ cfg, principal }) {
+      const view = await getStore(cfg).getAccount(principal.accountId);
+      const access = accessFor(view.subscriptions, cfg.PAST_DUE_GRACE_DAYS);
+      const s = access.subscription;
+      return {
+        accountId: principal.accountId,
+        accountType: principal.accountKind,
+        state: access.state,
+        hasAccess: access.hasAccess,
+        accessUntil: access.accessUntil,
+        subscription: s && {
+          id: s.id,
+          status: s.status,
+          priceId: s.price_id,
+          productId: s.product_id,
+          plan: (s.price_id && cfg.PLAN_NAMES[s.price_id]) ?? s.price_id,
+          currentPeriodStart: s.current_period_start,
+          currentPeriodEnd: s.current_period_end,
+          cancelAtPeriodEnd: s.cancel_at_period_end,
+          cancelAt: s.cancel_at,
+          trialEnd: s.trial_end,
+          pastDueSince: s.past_due_since,
+          createdAt: s.stripe_created,
+        },
+        customerId: view.account?.stripe_customer_id ?? s?.customer_id ?? null,
+      };
+    },
+  },
+});

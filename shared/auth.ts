@@ -1,0 +1,103 @@
+/**
+ * Bearer JWT authentication with jose. HS256 with a shared secret (Supabase's legacy JWT
+ * secret) or asymmetric keys from a JWKS URL; algorithms are pinned, `exp` and `sub` are
+ * required, issuer and audience are checked when configured. Every failure is the same
+ * 401 with `WWW-Authenticate: Bearer`, so callers learn nothing about why.
+ */
+import { createRemoteJWKSet, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { Config } from './config.ts';
+import { ApiError } from './errors.ts';
+
+export interface Principal {
+  userId: string;
+  email: string | undefined;
+  orgId: string | undefined;
+  role: string | undefined;
+  /** The billing account: the organization when there is one, otherwise the user. */
+  accountId: string;
+  accountKind: 'user' | 'organization';
+}
+
+export const userAccountId = (userId: string) => `user:${userId}`;
+export const orgAccountId = (orgId: string) => `org:${orgId}`;
+
+const unauthorized = (message = 'Authentication required') =>
+  new ApiError('UNAUTHORIZED', message, { headers: { 'www-authenticate': 'Bearer' } });
+
+// Kept across invocations of a warm function, so the JWKS is fetched once (jose caches keys
+// and refetches on an unknown `kid`, at most once per cooldown).
+let jwks: { url: string; get: JWTVerifyGetKey } | undefined;
+
+function keyFor(cfg: Config): { key: Uint8Array | JWTVerifyGetKey; algorithms: string[] } {
+  if (cfg.JWT_JWKS_URL) {
+    if (jwks?.url !== cfg.JWT_JWKS_URL) {
+      jwks = { url: cfg.JWT_JWKS_URL, get: createRemoteJWKSet(new URL(cfg.JWT_JWKS_URL)) };
+    }
+    return { key: jwks.get, algorithms: ['RS256', 'ES256', 'EdDSA'] };
+  }
+  return { key: new TextEncoder().encode(cfg.jwtSecret), algorithms: ['HS256'] };
+}
+
+function claim(payload: JWTPayload, name: string): string | undefined {
+  const direct = payload[name];
+  if (typeof direct === 'string' && direct) return direct;
+  // Supabase keeps custom claims the user cannot edit in app_metadata.
+  const meta = payload['app_metadata'];
+  if (meta && typeof meta === 'object') {
+    const nested = (meta as Record<string, unknown>)[name];
+    if (typeof nested === 'string' && nested) return nested;
+  }
+  return undefined;
+}
+
+export async function authenticate(req: Request, cfg: Config): Promise<Principal> {
+  const header = req.headers.get('authorization') ?? '';
+  const match = /^Bearer\s+([A-Za-z0-9\-_]+\.[A-Za-z0-9\-_]+\.[A-Za-z0-9\-_]*)\s*$/i.exec(header);
+  if (!header) throw unauthorized();
+  if (!match) throw unauthorized('Invalid authentication token');
+  const { key, algorithms } = keyFor(cfg);
+  let payload: JWTPayload;
+  try {
+    const options = {
+      algorithms,
+      requiredClaims: ['exp', 'sub'],
+      ...(cfg.JWT_ISSUER ? { issuer: cfg.JWT_ISSUER } : {}),
+      ...(cfg.JWT_AUDIENCE ? { audience: cfg.JWT_AUDIENCE } : {}),
+    };
+    payload =
+      key instanceof Uint8Array
+        ? (await jwtVerify(match[1]!, key, options)).payload
+        : (await jwtVerify(match[1]!, key, options)).payload;
+  } catch {
+    throw unauthorized('Invalid authentication token');
+  }
+  const userId = payload.sub;
+  if (typeof userId !== 'string' || !userId || userId.length > 255) throw unauthorized('Invalid authentication token');
+  const orgId = claim(payload, cfg.JWT_ORG_CLAIM);
+  const email = typeof payload['email'] === 'string' ? payload['email'] : undefined;
+  return {
+    userId,
+    email,
+    orgId,
+    role: claim(payload, cfg.JWT_ROLE_CLAIM),
+    accountId: orgId ? orgAccountId(orgId) : userAccountId(userId),
+    accountKind: orgId ? 'organization' : 'user',
+  };
+}
+
+/** Organization billing (checkout, portal) is for billing managers only. */
+export function requireBillingManager(p: Principal, cfg: Config): void {
+  if (p.accountKind === 'organization' && !(p.role && cfg.BILLING_MANAGER_ROLES.includes(p.role))) {
+    throw new ApiError('FORBIDDEN', 'Only organization billing managers can manage billing');
+  }
+}
+
+/** Server-to-server key, compared in constant time (hashing first makes lengths equal). */
+export function checkServiceKey(req: Request, expected: string): void {
+  const header = req.headers.get('authorization') ?? '';
+  const given = /^Bearer\s+(\S+)$/i.exec(header)?.[1] ?? req.headers.get('x-service-key') ?? '';
+  const a = createHash('sha256').update(given).digest();
+  const b = createHash('sha256').update(expected).digest();
+  if (!given || !timingSafeEqual(a, b)) throw unauthorized('Invalid service key');
+}

@@ -1,0 +1,61 @@
+/**
+ * Request bodies: read with a byte limit (413 past it, without buffering the rest), parsed
+ * as JSON (400 when malformed) and validated with a zod schema (400 naming each bad field).
+ */
+import type { z } from 'zod';
+import { ApiError, badRequest } from './errors.ts';
+
+export const MAX_JSON_BODY = 64 * 1024;
+
+const tooLarge = (limit: number) => new ApiError('PAYLOAD_TOO_LARGE', `Request body exceeds ${limit} bytes`);
+
+export async function readText(req: Request, limit: number): Promise<string> {
+  const declared = Number(req.headers.get('content-length') ?? '0');
+  if (declared > limit) throw tooLarge(limit);
+  if (!req.body) return '';
+  const reader = req.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > limit) {
+      await reader.cancel().catch(() => undefined);
+      throw tooLarge(limit);
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+export interface FieldProblem {
+  field: string;
+  message: string;
+}
+
+export function problemsOf(error: z.ZodError): FieldProblem[] {
+  return error.issues.map((i) => ({
+    field: i.path.length ? i.path.join('.') : '(body)',
+    message: i.code === 'unrecognized_keys' ? `unknown field(s): ${i.keys.join(', ')}` : i.message,
+  }));
+}
+
+/** Parses and validates a JSON body; an empty body counts as `{}` (the seeds send none). */
+export async function readJson<S extends z.ZodType>(req: Request, schema: S, limit = MAX_JSON_BODY): Promise<z.infer<S>> {
+  const text = await readText(req, limit);
+  let value: unknown = {};
+  if (text.trim() !== '') {
+    try {
+      value = JSON.parse(text);
+    } catch {
+      throw badRequest('Malformed JSON body');
+    }
+  }
+  const result = schema.safeParse(value);
+  if (!result.success) {
+    const problems = problemsOf(result.error);
+    throw badRequest(`Invalid request body: ${problems.map((p) => `${p.field}: ${p.message}`).join('; ')}`, problems);
+  }
+  return result.data;
+}

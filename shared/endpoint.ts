@@ -1,0 +1,142 @@
+/**
+ * Every endpoint is composed the same way:
+ *   CORS and method check -> auth -> rate limit -> handler -> one response helper.
+ * Handlers return data (or a Reply) and throw ApiError; they never build error JSON or
+ * CORS headers. The result is a web-standard `(Request, ctx) => Promise<Response>` that
+ * Netlify runs as it is and the Lambda adapter wraps.
+ */
+import { randomUUID } from 'node:crypto';
+import { authenticate, type Principal } from './auth.ts';
+import { config, ConfigError, type Config } from './config.ts';
+import { corsHeaders } from './cors.ts';
+import { ApiError, UnavailableError } from './errors.ts';
+import { createLogger, describeError, type Logger } from './log.ts';
+import { checkRateLimit } from './ratelimit.ts';
+import { dialectOf, errorBody, json, successBody, type Dialect } from './responses.ts';
+
+/** What we use of the platform's context (Netlify's Context has both; the Lambda adapter provides them). */
+export interface RequestContext {
+  requestId?: string;
+  waitUntil?: (promise: Promise<unknown>) => void;
+}
+
+export type Handler = (req: Request, ctx?: RequestContext) => Promise<Response>;
+
+export interface CallBase {
+  req: Request;
+  url: URL;
+  cfg: Config;
+  log: Logger;
+  requestId: string;
+  dialect: Dialect;
+  ctx: RequestContext;
+}
+
+export interface UserCall extends CallBase {
+  principal: Principal;
+}
+
+type Route =
+  | { auth: 'user'; handle: (call: UserCall) => Promise<unknown> }
+  | { auth: 'none'; handle: (call: CallBase) => Promise<unknown> };
+
+type Method = 'GET' | 'POST';
+
+/** A non-200 success, or extra headers. */
+export class Reply {
+  constructor(readonly status: number, readonly data: unknown, readonly headers: Record<string, string> = {}) {}
+}
+
+function isStripeError(err: unknown): err is Error & { type: string; requestId?: string; statusCode?: number } {
+  const type = (err as { type?: unknown } | null)?.type;
+  return err instanceof Error && typeof type === 'string' && type.startsWith('Stripe');
+}
+
+/** Maps anything thrown to a safe ApiError, logging what the caller must not see. */
+function toApiError(err: unknown, log: Logger): ApiError {
+  if (err instanceof ApiError) return err;
+  if (err instanceof UnavailableError) {
+    log.error('dependency_unavailable', { dependency: err.dependency, ...describeError(err.cause) });
+    return new ApiError('SERVICE_UNAVAILABLE', `${err.dependency} is temporarily unavailable, try again shortly`, {
+      headers: { 'retry-after': '5' },
+    });
+  }
+  if (err instanceof ConfigError) {
+    log.error('config_error', { variable: err.variable, problem: err.message });
+    return new ApiError('INTERNAL_ERROR', 'Server configuration error');
+  }
+  if (isStripeError(err)) {
+    log.error('stripe_error', { stripeType: err.type, stripeRequestId: err.requestId, stripeStatus: err.statusCode });
+    return new ApiError('INTERNAL_ERROR', 'Payment provider error');
+  }
+  log.error('unhandled_error', { ...describeError(err), stack: err instanceof Error ? err.stack : undefined });
+  return new ApiError('INTERNAL_ERROR', 'Internal server error');
+}
+
+export function defineEndpoint(name: string, routes: Partial<Record<Method, Route>>): Handler {
+  const allow = [...Object.keys(routes), 'OPTIONS'].join(', ');
+
+  return async function handler(req: Request, ctx: RequestContext = {}): Promise<Response> {
+    const started = performance.now();
+    const url = new URL(req.url);
+    const dialect = dialectOf(url.pathname);
+    const requestId = ctx.requestId || req.headers.get('x-nf-request-id') || randomUUID();
+    const log = createLogger({ function: name, requestId });
+    let accountId: string | undefined;
+    let headers = new Headers();
+
+    const respond = (status: number, body: unknown): Response => {
+      headers.set('x-request-id', requestId);
+      log.info('request', {
+        method: req.method,
+        path: url.pathname,
+        status,
+        durationMs: Math.round(performance.now() - started),
+        accountId,
+      });
+      return json(status, body, headers);
+    };
+
+    try {
+      const cfg = config();
+      headers = corsHeaders(req.headers.get('origin'), cfg.ALLOWED_ORIGINS);
+      if (req.method === 'OPTIONS') return respond(204, null);
+      const route = routes[req.method as Method];
+      if (!route) {
+        headers.set('allow', allow);
+        throw new ApiError('METHOD_NOT_ALLOWED', `Method ${req.method} not allowed`);
+      }
+      const base: CallBase = { req, url, cfg, log, requestId, dialect, ctx };
+      let data: unknown;
+      if (route.auth === 'user') {
+        const principal = await authenticate(req, cfg);
+        accountId = principal.accountId;
+        const call = { ...base, principal };
+        // A GET has no side effects, so its read runs beside the rate-limit check (one
+        // round trip instead of two); anything else waits for the limiter's answer.
+        if (req.method === 'GET') {
+          const work = route.handle(call);
+          work.catch(() => undefined); // the limiter's refusal takes precedence
+          const limitHeaders = await checkRateLimit(principal, cfg, log);
+          for (const [k, v] of Object.entries(limitHeaders)) headers.set(k, v);
+          data = await work;
+        } else {
+          const limitHeaders = await checkRateLimit(principal, cfg, log);
+          for (const [k, v] of Object.entries(limitHeaders)) headers.set(k, v);
+          data = await route.handle(call);
+        }
+      } else {
+        data = await route.handle(base);
+      }
+      if (data instanceof Reply) {
+        for (const [k, v] of Object.entries(data.headers)) headers.set(k, v);
+        return respond(data.status, successBody(dialect, data.data));
+      }
+      return respond(200, successBody(dialect, data));
+    } catch (err) {
+      const apiError = toApiError(err, log);
+      for (const [k, v] of Object.entries(apiError.options.headers ?? {})) headers.set(k, v);
+      return respond(apiError.status, errorBody(dialect, apiError.code, apiError.message, requestId, apiError.options.details));
+    }
+  };
+}

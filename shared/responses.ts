@@ -1,0 +1,36 @@
+/**
+ * The two response dialects, chosen by path:
+ * - `/api/billing/*`: the envelope `{ success, data, error }` (billing-api-overview seed);
+ * - `/api/stripe/*`: flat bodies `{ url }`, `{ error }` (billing-stripe-endpoints seed).
+ * Status codes are the same in both. Handlers return data; only this file shapes bodies.
+ */
+import type { ErrorCode } from './errors.ts';
+
+export type Dialect = 'envelope' | 'flat';
+
+export function dialectOf(pathname: string): Dialect {
+  return pathname.startsWith('/api/billing/') || pathname === '/api/billing' ? 'envelope' : 'flat';
+}
+
+export function successBody(dialect: Dialect, data: unknown): unknown {
+  return dialect === 'envelope' ? { success: true, data, error: null } : data;
+}
+
+export function errorBody(
+  dialect: Dialect,
+  code: ErrorCode,
+  message: string,
+  requestId: string,
+  details?: unknown,
+): unknown {
+  const extra = details === undefined ? {} : { details };
+  return dialect === 'envelope'
+    ? { success: false, data: null, error: { code, message, requestId, ...extra } }
+    : { error: message, code, requestId, ...extra };
+}
+
+export function json(status: number, body: unknown, headers: Headers): Response {
+  headers.set('content-type', 'application/json; charset=utf-8');
+  headers.set('cache-control', 'no-store');
+  return new Response(status === 204 ? null : JSON.stringify(body), { status, headers });
+}

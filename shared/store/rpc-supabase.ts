@@ -1,0 +1,30 @@
+/** The Rpc over supabase-js (PostgREST `rpc`), for SUPABASE_URL + SUPABASE_SERVICE_ROLE_KEY. */
+import { createClient } from '@supabase/supabase-js';
+import { UnavailableError } from '../errors.ts';
+import { assertFunctionName, type Rpc } from './rpc.ts';
+
+export function createSupabaseRpc(url: string, serviceRoleKey: string, fetchImpl?: typeof fetch): Rpc {
+  const client = createClient(url, serviceRoleKey, {
+    auth: { persistSession: false, autoRefreshToken: false, detectSessionInUrl: false },
+    ...(fetchImpl ? { global: { fetch: fetchImpl } } : {}),
+  });
+  return {
+    async call<T>(fn: string, p: Record<string, unknown>): Promise<T> {
+      assertFunctionName(fn);
+      let result;
+      try {
+        result = await client.rpc(fn, { p });
+      } catch (err) {
+        throw new UnavailableError('Database', { cause: err });
+      }
+      const { data, error, status } = result;
+      if (error) {
+        // No HTTP answer (status 0), a gateway error or PostgREST's own 503: unreachable.
+        if (status === 0 || status >= 502) throw new UnavailableError('Database', { cause: error });
+        throw Object.assign(new Error(`rpc ${fn} failed`), { code: error.code });
+      }
+      return data as T;
+    },
+    close: async () => undefined,
+  };
+}
