@@ -132,9 +132,11 @@ async function waitForPong(url: string, child: ChildProcess, timeoutMs: number):
     try {
       const connection = await RespConnection.connect(url, 1000);
       try {
-        const reply = await connection.send(["PING"]);
-        if (reply === "PONG") return;
-        lastError = `PING answered ${JSON.stringify(reply)}`;
+        const [pong, info] = await connection.sendBatch([["PING"], ["INFO", "server"]]);
+        // Another server may already hold the port: only our own process counts.
+        const pid = /process_id:(\d+)/.exec(Buffer.isBuffer(info) ? info.toString() : "")?.[1];
+        if (pong === "PONG" && Number(pid) === child.pid) return;
+        lastError = pong === "PONG" ? `port answered by another process (pid ${pid})` : `PING answered ${String(pong)}`;
       } finally {
         connection.close();
       }

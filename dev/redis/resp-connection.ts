@@ -73,7 +73,7 @@ export function parseReply(buf: Buffer, start: number): { value: RespReply; end:
 }
 
 export class RespConnection {
-  private buffer = Buffer.alloc(0);
+  private buffer: Buffer = Buffer.alloc(0);
   private readonly pending: Pending[] = [];
   private failure: Error | null = null;
 

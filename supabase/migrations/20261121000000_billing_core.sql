@@ -84,11 +84,16 @@ begin
   return jsonb_build_object('customer_id', stored);
 end $$;
 
--- Stores a subscription snapshot unless the stored one was read later.
+-- Stores a subscription snapshot unless the stored one was read later. Returns whether
+-- anything a reader sees changed (reconcile reports those).
 create or replace function billing_upsert_subscription(s jsonb)
 returns boolean language plpgsql set search_path = public as $$
-declare changed boolean;
+declare
+  before jsonb;
+  after jsonb;
 begin
+  select to_jsonb(t) - 'snapshot_at' - 'updated_at' into before
+  from billing_subscriptions t where t.id = s->>'id' for update;
   insert into billing_subscriptions as t (
     id, customer_id, account_id, status, price_id, product_id, quantity,
     current_period_start, current_period_end, cancel_at_period_end, cancel_at, canceled_at,
@@ -113,16 +118,17 @@ begin
     trial_start = excluded.trial_start, trial_end = excluded.trial_end,
     past_due_since = excluded.past_due_since, stripe_created = excluded.stripe_created,
     snapshot_at = excluded.snapshot_at, updated_at = now()
-  where excluded.snapshot_at >= t.snapshot_at
-  returning true into changed;
-  return coalesce(changed, false);
+  where excluded.snapshot_at >= t.snapshot_at;
+  select to_jsonb(t) - 'snapshot_at' - 'updated_at' into after
+  from billing_subscriptions t where t.id = s->>'id';
+  return before is distinct from after;
 end $$;
 
 -- Applies one Stripe event atomically:
 -- { event: {id, type, created, object_id, outcome} | null,
 --   link: {account_id, kind, customer_id} | null,
 --   subscriptions: [snapshot, ...] }
--- -> { duplicate, applied: number of snapshots stored }
+-- -> { duplicate, applied: number of subscriptions whose stored state changed }
 -- The event row is inserted first: a concurrent copy of the same event waits on its
 -- primary key until this transaction ends, then sees it and does nothing. If this
 -- transaction fails, no row is left, so Stripe's retry applies the event.

@@ -1,0 +1,124 @@
+/** In-memory state of the double. Objects are stored in their wire form, typed with stripe-node's types. */
+import type Stripe from 'stripe';
+
+/** Id-keyed, insertion-ordered objects; Stripe lists them newest first. */
+export class Collection<T extends { id: string }> {
+  private readonly items = new Map<string, T>();
+
+  get(id: string): T | undefined {
+    return this.items.get(id);
+  }
+
+  has(id: string): boolean {
+    return this.items.has(id);
+  }
+
+  /** Inserts, or replaces in place (keeping the object's position in lists). */
+  set(item: T): T {
+    this.items.set(item.id, item);
+    return item;
+  }
+
+  delete(id: string): void {
+    this.items.delete(id);
+  }
+
+  values(): T[] {
+    return [...this.items.values()];
+  }
+
+  newestFirst(): T[] {
+    return this.values().reverse();
+  }
+
+  get map(): ReadonlyMap<string, T> {
+    return this.items;
+  }
+}
+
+/** What a Checkout Session keeps that its object does not show. */
+export interface CheckoutExtras {
+  lineItems: Stripe.LineItem[];
+  subscriptionData: {
+    metadata: Record<string, string>;
+    trialPeriodDays: number | null;
+    description: string | null;
+  };
+}
+
+/** A meter event as received, with its dedup window anchor. */
+export interface StoredMeterEvent {
+  event: Stripe.Billing.MeterEvent;
+  receivedAt: number;
+}
+
+export class Store {
+  readonly customers = new Collection<Stripe.Customer>();
+  readonly deletedCustomers = new Set<string>();
+  readonly products = new Collection<Stripe.Product>();
+  readonly prices = new Collection<Stripe.Price>();
+  readonly subscriptions = new Collection<Stripe.Subscription>();
+  readonly invoices = new Collection<Stripe.Invoice>();
+  readonly checkoutSessions = new Collection<Stripe.Checkout.Session>();
+  readonly checkoutExtras = new Map<string, CheckoutExtras>();
+  readonly portalSessions = new Collection<Stripe.BillingPortal.Session>();
+  readonly meters = new Collection<Stripe.Billing.Meter>();
+  readonly meterEvents: StoredMeterEvent[] = [];
+  readonly events = new Collection<Stripe.Event>();
+
+  /** The object with this id, whatever its type (used by `expand`). */
+  lookup(id: string): object | undefined {
+    const collections = [
+      this.customers,
+      this.products,
+      this.prices,
+      this.subscriptions,
+      this.invoices,
+      this.checkoutSessions,
+      this.portalSessions,
+      this.meters,
+      this.events,
+    ] as const;
+    for (const c of collections) {
+      const found = c.get(id);
+      if (found) return found;
+    }
+    if (this.deletedCustomers.has(id)) return { id, object: 'customer', deleted: true };
+    return undefined;
+  }
+}
+
+/** Read access for tests. */
+export interface DoubleState {
+  customers: ReadonlyMap<string, Stripe.Customer>;
+  products: ReadonlyMap<string, Stripe.Product>;
+  prices: ReadonlyMap<string, Stripe.Price>;
+  subscriptions: ReadonlyMap<string, Stripe.Subscription>;
+  invoices: ReadonlyMap<string, Stripe.Invoice>;
+  sessions: ReadonlyMap<string, Stripe.Checkout.Session>;
+  portalSessions: ReadonlyMap<string, Stripe.BillingPortal.Session>;
+  meters: ReadonlyMap<string, Stripe.Billing.Meter>;
+  /** Accepted meter events, oldest first. */
+  readonly meterEvents: readonly Stripe.Billing.MeterEvent[];
+  /** Every event the double produced, oldest first. */
+  readonly events: readonly Stripe.Event[];
+}
+
+export function stateView(store: Store): DoubleState {
+  return {
+    customers: store.customers.map,
+    products: store.products.map,
+    prices: store.prices.map,
+    subscriptions: store.subscriptions.map,
+    invoices: store.invoices.map,
+    sessions: store.checkoutSessions.map,
+    portalSessions: store.portalSessions.map,
+    meters: store.meters.map,
+    get meterEvents() {
+      return store.meterEvents.map((m) => m.event);
+    },
+    get events() {
+      return store.events.values();
+    },
+  };
+}

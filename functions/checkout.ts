@@ -1,0 +1,71 @@
+/**
+ * POST /api/stripe/checkout (alias /api/billing/checkout): a Stripe Checkout Session in
+ * subscription mode for the caller's billing account; answers its URL.
+ */
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import { accessFor } from '../shared/access.ts';
+import { requireBillingManager } from '../shared/auth.ts';
+import { readJson } from '../shared/body.ts';
+import { required } from '../shared/config.ts';
+import { ensureCustomer } from '../shared/customer.ts';
+import { defineEndpoint } from '../shared/endpoint.ts';
+import { badRequest } from '../shared/errors.ts';
+import { safeRedirect } from '../shared/redirects.ts';
+import { getStore } from '../shared/store/index.ts';
+import { stripeClient, type Stripe } from '../shared/stripe.ts';
+
+const Body = z.strictObject({
+  priceId: z.string().max(255).optional(),
+  successUrl: z.string().max(2048).optional(),
+  cancelUrl: z.string().max(2048).optional(),
+});
+
+/** Double clicks inside this window get the same session (Stripe idempotency replay). */
+const DOUBLE_CLICK_WINDOW_MS = 30_000;
+
+export default defineEndpoint('checkout', {
+  POST: {
+    auth: 'user',
+    async handle({ req, cfg, principal: p }) {
+      requireBillingManager(p, cfg);
+      const body = await readJson(req, Body);
+      const defaultPrice = required('STRIPE_PRICE_ID');
+      const price = body.priceId ?? defaultPrice;
+      if (price !== defaultPrice && !cfg.STRIPE_PRICE_IDS.includes(price)) throw badRequest('Unknown price');
+      const successUrl = safeRedirect(body.successUrl, cfg.URL, `${cfg.DASHBOARD_PATH}?checkout=success`, 'successUrl');
+      const cancelUrl = safeRedirect(body.cancelUrl, cfg.URL, `${cfg.DASHBOARD_PATH}?checkout=canceled`, 'cancelUrl');
+
+      const store = getStore(cfg);
+      const view = await store.getAccount(p.accountId);
+      if (accessFor(view.subscriptions, cfg.PAST_DUE_GRACE_DAYS).hasAccess) throw badRequest('Already subscribed');
+      const customer = await ensureCustomer(cfg, store, p, view.account?.stripe_customer_id ?? null);
+
+      // Metadata on the session and on the subscription, so every later event maps back.
+      const metadata = { account_id: p.accountId, user_id: p.userId, ...(p.email ? { email: p.email } : {}) };
+      const params: Stripe.Checkout.SessionCreateParams = {
+        mode: 'subscription',
+        customer,
+        client_reference_id: p.accountId,
+        line_items: [{ price, quantity: 1 }],
+        allowed_payment_method_types: ['card'],
+        success_url: successUrl,
+        cancel_url: cancelUrl,
+        metadata,
+        subscription_data: {
+          metadata,
+          ...(cfg.STRIPE_TRIAL_DAYS > 0 ? { trial_period_days: cfg.STRIPE_TRIAL_DAYS } : {}),
+        },
+        ...(cfg.STRIPE_ALLOW_PROMOTION_CODES ? { allow_promotion_codes: true } : {}),
+        ...(cfg.STRIPE_AUTOMATIC_TAX ? { automatic_tax: { enabled: true }, customer_update: { address: 'auto' } } : {}),
+      };
+      const window = Math.floor(Date.now() / DOUBLE_CLICK_WINDOW_MS);
+      const fingerprint = createHash('sha256').update(JSON.stringify(params)).digest('hex').slice(0, 16);
+      const session = await stripeClient(cfg).checkout.sessions.create(params, {
+        idempotencyKey: `billing-checkout:${p.accountId}:${window}:${fingerprint}`,
+      });
+      if (!session.url) throw new Error('Checkout session has no URL');
+      return { url: session.url, sessionId: session.id };
+    },
+  },
+});

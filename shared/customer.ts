@@ -1,0 +1,21 @@
+/**
+ * One Stripe customer per billing account, created once and stored. Concurrent first
+ * requests for one account send the same Stripe idempotency key, so Stripe creates one
+ * customer and answers both with it; the database keeps the first link either way.
+ */
+import type { Principal } from './auth.ts';
+import type { Config } from './config.ts';
+import type { Store } from './store/index.ts';
+import { stripeClient } from './stripe.ts';
+
+export async function ensureCustomer(cfg: Config, store: Store, p: Principal, stored: string | null): Promise<string> {
+  if (stored) return stored;
+  const customer = await stripeClient(cfg).customers.create(
+    {
+      ...(p.accountKind === 'user' && p.email ? { email: p.email } : {}),
+      metadata: { account_id: p.accountId, user_id: p.userId, ...(p.orgId ? { org_id: p.orgId } : {}) },
+    },
+    { idempotencyKey: `billing-customer:${p.accountId}` },
+  );
+  return store.linkCustomer({ account_id: p.accountId, kind: p.accountKind, customer_id: customer.id });
+}

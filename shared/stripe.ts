@@ -1,0 +1,35 @@
+/**
+ * The Stripe client, created once per warm process. Only functions that call Stripe import
+ * this file, so the others never load the SDK. STRIPE_API_BASE points it at the local
+ * Stripe double (refused in production by config).
+ */
+import Stripe from 'stripe';
+import { required, type Config } from './config.ts';
+
+export type { Stripe };
+
+let cached: { key: string; client: Stripe } | undefined;
+
+export function stripeClient(cfg: Config): Stripe {
+  const apiKey = required('STRIPE_SECRET_KEY');
+  const key = `${apiKey}|${cfg.STRIPE_API_BASE ?? ''}|${cfg.STRIPE_TIMEOUT_MS}|${cfg.STRIPE_MAX_RETRIES}`;
+  if (cached?.key === key) return cached.client;
+  const base = cfg.STRIPE_API_BASE ? new URL(cfg.STRIPE_API_BASE) : undefined;
+  const client = new Stripe(apiKey, {
+    // The SDK retries what Stripe marks retryable (with idempotency keys on POSTs); the
+    // timeout keeps a slow Stripe well inside the function's own time limit.
+    maxNetworkRetries: cfg.STRIPE_MAX_RETRIES,
+    timeout: cfg.STRIPE_TIMEOUT_MS,
+    telemetry: false,
+    appInfo: { name: 'stripe-billing-functions' },
+    ...(base
+      ? {
+          host: base.hostname,
+          port: base.port || (base.protocol === 'https:' ? 443 : 80),
+          protocol: base.protocol === 'https:' ? ('https' as const) : ('http' as const),
+        }
+      : {}),
+  });
+  cached = { key, client };
+  return client;
+}

@@ -1,0 +1,59 @@
+/**
+ * Turns a Stripe subscription into the row we store. API 2026-10-28 (stripe-node 23):
+ * the current period lives on subscription items.
+ */
+import type { Config } from './config.ts';
+import type { SubscriptionSnapshot } from './store/types.ts';
+import { stripeClient, type Stripe } from './stripe.ts';
+
+const iso = (unix: number | null | undefined) => (unix ? new Date(unix * 1000).toISOString() : null);
+const idOf = (x: string | { id: string } | null | undefined) => (typeof x === 'string' ? x : (x?.id ?? null));
+
+export function snapshotOf(sub: Stripe.Subscription, snapshotAt: number): SubscriptionSnapshot {
+  const item = sub.items.data[0];
+  const invoice = typeof sub.latest_invoice === 'object' ? sub.latest_invoice : null;
+  // The grace period starts when the unpaid invoice was created: a fact of Stripe's, so
+  // every delivery order computes the same start.
+  const owing = sub.status === 'past_due' || sub.status === 'unpaid';
+  const accountId = sub.metadata?.['account_id'];
+  return {
+    id: sub.id,
+    customer_id: idOf(sub.customer)!,
+    account_id: accountId && /^(user|org):/.test(accountId) ? accountId : null,
+    status: sub.status,
+    price_id: item?.price.id ?? null,
+    product_id: item ? idOf(item.price.product) : null,
+    quantity: item?.quantity ?? null,
+    current_period_start: iso(item?.current_period_start),
+    current_period_end: iso(item?.current_period_end),
+    cancel_at_period_end: sub.cancel_at_period_end,
+    cancel_at: iso(sub.cancel_at),
+    canceled_at: iso(sub.canceled_at),
+    ended_at: iso(sub.ended_at),
+    trial_start: iso(sub.trial_start),
+    trial_end: iso(sub.trial_end),
+    past_due_since: owing ? iso(invoice?.created ?? item?.current_period_start) : null,
+    stripe_created: iso(sub.created)!,
+    snapshot_at: snapshotAt,
+  };
+}
+
+/**
+ * Reads a subscription's current state from Stripe. The time is taken before the request
+ * leaves, so a snapshot that started later always wins in the store.
+ */
+export async function fetchSnapshot(cfg: Config, subscriptionId: string): Promise<SubscriptionSnapshot> {
+  const snapshotAt = Date.now();
+  const sub = await stripeClient(cfg).subscriptions.retrieve(subscriptionId, { expand: ['latest_invoice'] });
+  return snapshotOf(sub, snapshotAt);
+}
+
+/** All of a customer's subscriptions, any status (for reconcile). */
+export async function fetchCustomerSnapshots(cfg: Config, customerId: string): Promise<SubscriptionSnapshot[]> {
+  const snapshotAt = Date.now();
+  const out: SubscriptionSnapshot[] = [];
+  for await (const sub of stripeClient(cfg).subscriptions.list({ customer: customerId, status: 'all', limit: 100, expand: ['data.latest_invoice'] })) {
+    out.push(snapshotOf(sub, snapshotAt));
+  }
+  return out;
+}
