@@ -32,6 +32,6 @@ function diffRecords(before: Json, after: Json): Json | undefined {
 
 /** Old values of what changed between two snapshots of the same object; undefined when nothing did. */
 export function previousAttributes<T extends object>(before: T, after: T): Partial<T> | undefined {
-  const result = diffRecords({ ...before }, { ...after });
+  const result = diffRecords(Object.fromEntries(Object.entries(before)), Object.fromEntries(Object.entries(after)));
   return result as Partial<T> | undefined;
 }

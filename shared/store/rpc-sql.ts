@@ -28,7 +28,8 @@ export function createSqlRpc(url: string, options: { max?: number } = {}): Rpc {
     async call<T>(fn: string, p: Record<string, unknown>): Promise<T> {
       assertFunctionName(fn);
       try {
-        const rows = await sql.unsafe(`select ${fn}($1::jsonb) as r`, [JSON.stringify(p)]);
+        // postgres.js serialises the parameter as JSON itself (the server types it jsonb).
+        const rows = await sql.unsafe(`select ${fn}($1::jsonb) as r`, [sql.json(p as postgres.JSONValue)]);
         return rows[0]?.r as T;
       } catch (err) {
         if (isConnectionError(err)) throw new UnavailableError('Database', { cause: err });

@@ -1,11 +1,23 @@
 /** The Rpc over supabase-js (PostgREST `rpc`), for SUPABASE_URL + SUPABASE_SERVICE_ROLE_KEY. */
 import { createClient } from '@supabase/supabase-js';
+import type { WebSocketLikeConstructor } from '@supabase/realtime-js';
 import { UnavailableError } from '../errors.ts';
 import { assertFunctionName, type Rpc } from './rpc.ts';
+
+/**
+ * We only call `rpc`. supabase-js still builds a realtime client, which on Node 20 demands
+ * a WebSocket implementation; this one is never used (realtime connects only on subscribe).
+ */
+class NoRealtimeSocket {
+  constructor() {
+    throw new Error('realtime is not used by the billing functions');
+  }
+}
 
 export function createSupabaseRpc(url: string, serviceRoleKey: string, fetchImpl?: typeof fetch): Rpc {
   const client = createClient(url, serviceRoleKey, {
     auth: { persistSession: false, autoRefreshToken: false, detectSessionInUrl: false },
+    realtime: { transport: NoRealtimeSocket as unknown as WebSocketLikeConstructor },
     ...(fetchImpl ? { global: { fetch: fetchImpl } } : {}),
   });
   return {

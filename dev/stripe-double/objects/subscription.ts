@@ -74,7 +74,7 @@ export function buildSubscription(created: number, fields: SubscriptionFields): 
   s.cancel_at = null;
   s.cancel_at_period_end = false;
   s.canceled_at = null;
-  s.cancellation_details = { comment: null, feedback: null, reason: null };
+  s.cancellation_details = { comment: null, feedback: null, feedback_option: null, reason: null };
   s.collection_method = 'charge_automatically';
   s.customer_account = null;
   s.days_until_due = null;
@@ -83,7 +83,7 @@ export function buildSubscription(created: number, fields: SubscriptionFields): 
   s.default_tax_rates = [];
   s.discounts = [];
   s.ended_at = null;
-  s.invoice_settings = { account_tax_ids: null, issuer: { type: 'self' } };
+  s.invoice_settings = { account_tax_ids: null, custom_fields: null, description: null, footer: null, issuer: { type: 'self' } };
   s.items = {
     object: 'list',
     data: fields.items.map((f) => buildSubscriptionItem(id, created, f)),
@@ -104,7 +104,7 @@ export function buildSubscription(created: number, fields: SubscriptionFields): 
   s.transfer_data = null;
   s.trial_start = fields.trialStart ?? null;
   s.trial_end = fields.trialEnd ?? null;
-  s.trial_settings = { end_behavior: { missing_payment_method: 'create_invoice' } };
+  s.trial_settings = { end_behavior: { billing_cycle_anchor: null, missing_payment_method: 'create_invoice' } };
   return s;
 }
 
