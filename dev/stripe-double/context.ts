@@ -1,0 +1,28 @@
+/** What the API handlers, the billing logic and the actions share. */
+import type { Clock } from './clock.ts';
+import type { EventBus } from './events.ts';
+import type { Store } from './store.ts';
+
+export interface Urls {
+  /** `publicBaseUrl` if given, else the double's own URL. */
+  base(): string;
+  checkout(sessionId: string): string;
+  portal(sessionId: string): string;
+  invoice(invoiceId: string): string;
+}
+
+export interface Ctx {
+  store: Store;
+  clock: Clock;
+  bus: EventBus;
+  urls: Urls;
+}
+
+export function makeUrls(base: () => string): Urls {
+  return {
+    base,
+    checkout: (id) => `${base()}/c/pay/${id}`,
+    portal: (id) => `${base()}/p/session/${id}`,
+    invoice: (id) => `${base()}/i/${id}`,
+  };
+}
