@@ -73,17 +73,40 @@ const schema = z.object({
   STRIPE_TRIAL_DAYS: z.coerce.number().int().min(0).default(0),
   STRIPE_ALLOW_PROMOTION_CODES: bool.default(false),
   STRIPE_AUTOMATIC_TAX: bool.default(false),
-  STRIPE_METER_EVENT_NAME: z.string().optional(),
-  STRIPE_METER_ID: z.string().optional(),
+  /** The meter's event_name: usage is reported as meter events of this name (Stripe: at most 100 characters). */
+  STRIPE_METER_EVENT_NAME: z.string().trim().min(1).max(100, 'must be at most 100 characters').optional(),
+  /** The meter whose event summaries GET usage?source=stripe shows. */
+  STRIPE_METER_ID: z.string().startsWith('mtr_', 'must be a Stripe meter id (mtr_...)').optional(),
   /** "price_a=Basic,price_b=Pro": plan names shown for prices. */
   PLAN_NAMES: z
     .string()
     .regex(/^\s*price_\w+=[^,=]+(,\s*price_\w+=[^,=]+)*\s*$/, 'must look like price_a=Basic,price_b=Pro')
     .transform((s) => Object.fromEntries(s.split(',').map((kv) => kv.split('=').map((x) => x.trim()) as [string, string])))
     .default({}),
-  USAGE_INCLUDED: z.string().optional(),
+  /** "price_a=10000,price_b=100000": usage included in each plan before overage. */
+  USAGE_INCLUDED: z
+    .string()
+    .regex(/^\s*price_\w+\s*=\s*\d+(\s*,\s*price_\w+\s*=\s*\d+)*\s*$/, 'must look like price_a=10000,price_b=100000')
+    .transform((s) => Object.fromEntries(s.split(',').map((kv) => {
+      const [price, quantity] = kv.split('=').map((x) => x.trim()) as [string, string];
+      return [price, Number(quantity)] as const;
+    })))
+    .default({}),
 
   BILLING_SERVICE_KEY: z.string().min(24, 'must be at least 24 characters').optional(),
+
+  /** Usage is reported per customer and window of this many seconds (whole minutes, at most a day). */
+  USAGE_REPORT_WINDOW_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(60)
+    .max(86_400)
+    .refine((n) => n % 60 === 0, 'must be a whole number of minutes (a multiple of 60)')
+    .default(3600),
+  /** How long a reporter owns the batches it claimed; after that another reporter re-sends them. */
+  USAGE_REPORT_LEASE_SECONDS: z.coerce.number().int().min(1).max(3600).default(120),
+  /** Customers reported in parallel (each customer's events go one at a time, as Stripe asks). */
+  USAGE_REPORT_CONCURRENCY: z.coerce.number().int().min(1).max(50).default(4),
 });
 
 type Env = z.infer<typeof schema>;

@@ -13,7 +13,9 @@ export async function ensureCustomer(cfg: Config, store: Store, p: Principal, st
   const customer = await stripeClient(cfg).customers.create(
     {
       ...(p.accountKind === 'user' && p.email ? { email: p.email } : {}),
-      metadata: { account_id: p.accountId, user_id: p.userId, ...(p.orgId ? { org_id: p.orgId } : {}) },
+      // Only what is the same for every member of the account: the idempotency key is per
+      // account, and Stripe refuses a replay of a key with different parameters.
+      metadata: { account_id: p.accountId, ...(p.orgId ? { org_id: p.orgId } : {}) },
     },
     { idempotencyKey: `billing-customer:${p.accountId}` },
   );

@@ -6,8 +6,8 @@
  * Netlify runs as it is and the Lambda adapter wraps.
  */
 import { randomUUID } from 'node:crypto';
-import { authenticate, type Principal } from './auth.ts';
-import { config, ConfigError, type Config } from './config.ts';
+import { authenticate, checkServiceKey, type Principal } from './auth.ts';
+import { config, ConfigError, required, type Config } from './config.ts';
 import { corsHeaders } from './cors.ts';
 import { ApiError, UnavailableError } from './errors.ts';
 import { createLogger, describeError, type Logger } from './log.ts';
@@ -38,6 +38,8 @@ export interface UserCall extends CallBase {
 
 type Route =
   | { auth: 'user'; handle: (call: UserCall) => Promise<unknown> }
+  // Server to server: BILLING_SERVICE_KEY, no rate limit (the caller is our own service).
+  | { auth: 'service'; handle: (call: CallBase) => Promise<unknown> }
   | { auth: 'none'; handle: (call: CallBase) => Promise<unknown> };
 
 type Method = 'GET' | 'POST';
@@ -125,6 +127,9 @@ export function defineEndpoint(name: string, routes: Partial<Record<Method, Rout
           for (const [k, v] of Object.entries(limitHeaders)) headers.set(k, v);
           data = await route.handle(call);
         }
+      } else if (route.auth === 'service') {
+        checkServiceKey(req, required('BILLING_SERVICE_KEY'));
+        data = await route.handle(base);
       } else {
         data = await route.handle(base);
       }

@@ -7,6 +7,7 @@ import type { Rpc } from './rpc.ts';
 import { createSqlRpc } from './rpc-sql.ts';
 import { createSupabaseRpc } from './rpc-supabase.ts';
 import type { AccountView, CustomerLink, EventRecord, SubscriptionSnapshot } from './types.ts';
+import type { UsageBatch, UsageRecordInput, UsageRecordResult, UsageRelease, UsageTotals } from './types.ts';
 
 export * from './types.ts';
 
@@ -42,6 +43,39 @@ export class Store {
 
   close(): Promise<void> {
     return this.rpc.close();
+  }
+
+  /** Records usage: all of `records` in one statement, a key seen before is a duplicate. */
+  recordUsage(records: UsageRecordInput[]): Promise<UsageRecordResult> {
+    return this.rpc.call('billing_usage_record', { records });
+  }
+
+  /** Leases report batches to the caller: expired leases first, then new batches from unclaimed usage. */
+  claimUsage(input: { lease_seconds: number; max_batches: number; window_seconds: number }): Promise<UsageBatch[]> {
+    return this.rpc.call('billing_usage_claim', { ...input });
+  }
+
+  /** Stripe has these batches' meter events. */
+  async markUsageReported(ids: number[]): Promise<number> {
+    const r = await this.rpc.call<{ reported: number }>('billing_usage_mark_reported', { ids });
+    return r.reported;
+  }
+
+  /** Gives back batches leased with `token` that were not reported. */
+  async releaseUsage(token: string, batches: UsageRelease[]): Promise<number> {
+    const r = await this.rpc.call<{ released: number }>('billing_usage_release', { token, batches });
+    return r.released;
+  }
+
+  /** Puts failed batches back to pending, identifiers unchanged. */
+  async retryFailedUsage(): Promise<number> {
+    const r = await this.rpc.call<{ retried: number }>('billing_usage_retry_failed', {});
+    return r.retried;
+  }
+
+  /** The ledger for usage that occurred in [start, end). */
+  usageTotals(accountId: string, start: string, end: string): Promise<UsageTotals> {
+    return this.rpc.call('billing_usage_totals', { account_id: accountId, start, end });
   }
 }
 

@@ -52,3 +52,51 @@ export interface EventRecord {
   object_id: string | null;
   outcome: 'applied' | 'ignored';
 }
+
+/** One usage record as billing_usage_record takes it (validated before). */
+export interface UsageRecordInput {
+  account_id: string;
+  key: string;
+  quantity: number;
+  /** ISO 8601. */
+  occurred_at: string;
+}
+
+export interface UsageRecordResult {
+  accepted: number;
+  /** Indexes (in the input) of records whose key was seen before. */
+  duplicates: number[];
+}
+
+/** A report batch leased to one reporter: one meter event for a customer and window. */
+export interface UsageBatch {
+  id: number;
+  /** The meter event's identifier; the same on every re-send. */
+  identifier: string;
+  customer_id: string;
+  account_id: string;
+  window_start: string;
+  seq: number;
+  /** Unix seconds. */
+  event_timestamp: number;
+  quantity: number;
+  records: number;
+  attempts: number;
+  lease_token: string;
+  /** How long the lease has left, by the database's clock. */
+  lease_ms_left: number;
+}
+
+/** A batch given back: retry after `retry_in_seconds`, or (null) failed for good. */
+export interface UsageRelease {
+  id: number;
+  error: string;
+  retry_in_seconds: number | null;
+}
+
+export interface UsageTotals {
+  recorded: number;
+  reported: number;
+  failed: number;
+  records: number;
+}

@@ -239,10 +239,9 @@ export interface CancellationInput {
   feedback?: Stripe.Subscription.CancellationDetails.Feedback | null;
 }
 
-/** Sets (true) or clears (false) cancel_at_period_end: customer.subscription.updated. */
-export function scheduleCancel(ctx: Ctx, em: Emission, sub: Stripe.Subscription, atPeriodEnd: boolean, details: CancellationInput = {}): void {
+/** Sets (true) or clears (false) cancel_at_period_end, without emitting (callers emit one updated event). */
+export function applyScheduleCancel(ctx: Ctx, sub: Stripe.Subscription, atPeriodEnd: boolean, details: CancellationInput = {}): void {
   requireLive(sub);
-  const before = snapshot(sub);
   if (atPeriodEnd) {
     sub.cancel_at_period_end = true;
     sub.cancel_at = currentPeriod(sub).end;
@@ -259,13 +258,18 @@ export function scheduleCancel(ctx: Ctx, em: Emission, sub: Stripe.Subscription,
     sub.canceled_at = null;
     sub.cancellation_details = { comment: null, feedback: null, feedback_option: null, reason: null };
   }
+}
+
+/** Sets (true) or clears (false) cancel_at_period_end: customer.subscription.updated with previous_attributes. */
+export function scheduleCancel(ctx: Ctx, em: Emission, sub: Stripe.Subscription, atPeriodEnd: boolean, details: CancellationInput = {}): void {
+  const before = snapshot(sub);
+  applyScheduleCancel(ctx, sub, atPeriodEnd, details);
   ctx.bus.emitUpdated(em, 'customer.subscription.updated', before, sub);
 }
 
-/** Schedules the end at a timestamp (cancel_at), or clears it with null. */
-export function setCancelAt(ctx: Ctx, em: Emission, sub: Stripe.Subscription, at: number | null): void {
+/** Schedules the end at a timestamp (cancel_at), or clears it with null; no event (callers emit). */
+export function applyCancelAt(ctx: Ctx, sub: Stripe.Subscription, at: number | null): void {
   requireLive(sub);
-  const before = snapshot(sub);
   sub.cancel_at = at;
   sub.cancel_at_period_end = at !== null && at === currentPeriod(sub).end;
   sub.canceled_at = at === null ? null : ctx.clock.now();
@@ -275,7 +279,6 @@ export function setCancelAt(ctx: Ctx, em: Emission, sub: Stripe.Subscription, at
     feedback_option: null,
     reason: at === null ? null : 'cancellation_requested',
   };
-  ctx.bus.emitUpdated(em, 'customer.subscription.updated', before, sub);
 }
 
 /** Cancels right away: status canceled, ended_at and canceled_at now, customer.subscription.deleted. */

@@ -1,0 +1,359 @@
+/** /v1/subscriptions: create, retrieve, list, update, cancel (DELETE), resume. */
+import type Stripe from 'stripe';
+import { applyCancelAt, applyScheduleCancel, cancelNow, createSubscription, requireLive, resume, type FirstPayment, type NewItem } from '../billing/subscriptions.ts';
+import type { Ctx } from '../context.ts';
+import { errors } from '../errors.ts';
+import { snapshot } from '../fixtures.ts';
+import { buildSubscriptionItem, currentPeriod } from '../objects/subscription.ts';
+import { any, bool, map, mergeMetadata, nullableStr, PAGINATION, parseParams, range, str, type Fields, type Spec } from '../params.ts';
+import type { Router } from '../router.ts';
+import { find, inRange, listResponse, mutate, objectResponse, rejectUnsupported, type ExpandParam, type RangeParam } from './common.ts';
+
+const FEEDBACK = ['customer_service', 'low_quality', 'missing_features', 'other', 'switched_service', 'too_complex', 'too_expensive', 'unused'];
+
+const CANCELLATION_DETAILS: Spec = {
+  t: 'object',
+  nullable: true,
+  fields: { comment: nullableStr, feedback: { t: 'string', enum: FEEDBACK, nullable: true } },
+};
+
+const ITEM: Spec = {
+  t: 'object',
+  fields: {
+    id: str,
+    price: str,
+    quantity: { t: 'integer', min: 0 },
+    metadata: map,
+    deleted: bool,
+    clear_usage: any,
+    price_data: any,
+    discounts: any,
+    tax_rates: any,
+    billing_thresholds: any,
+    current_trial: any,
+  },
+};
+
+const PAYMENT_BEHAVIOR: Spec = { t: 'string', enum: ['allow_incomplete', 'default_incomplete', 'error_if_incomplete', 'pending_if_incomplete'] };
+const PRORATION: Spec = { t: 'string', enum: ['always_invoice', 'create_prorations', 'none'] };
+
+/** Parameters Stripe takes on create/update that the double does not model: rejected, not ignored. */
+const UNSUPPORTED = [
+  'add_invoice_items',
+  'application_fee_percent',
+  'backdate_start_date',
+  'billing_cycle_anchor',
+  'billing_cycle_anchor_config',
+  'billing_schedules',
+  'billing_thresholds',
+  'coupon',
+  'discounts',
+  'on_behalf_of',
+  'pending_invoice_item_interval',
+  'promotion_code',
+  'transfer_data',
+  'trial_from_plan',
+];
+const unsupportedFields: Fields = Object.fromEntries(UNSUPPORTED.map((k) => [k, any]));
+
+const SHARED: Fields = {
+  ...unsupportedFields,
+  items: { t: 'array', of: ITEM },
+  metadata: map,
+  description: nullableStr,
+  cancel_at_period_end: bool,
+  default_payment_method: nullableStr,
+  automatic_tax: { t: 'object', required: ['enabled'], fields: { enabled: bool, liability: any } },
+  collection_method: { t: 'string', enum: ['charge_automatically', 'send_invoice'] },
+  payment_behavior: PAYMENT_BEHAVIOR,
+  proration_behavior: PRORATION,
+  // Accepted; nothing in the double depends on them.
+  off_session: bool,
+  payment_settings: any,
+  default_source: any,
+  default_tax_rates: any,
+  invoice_settings: any,
+  days_until_due: any,
+  trial_settings: any,
+  currency: any,
+  customer_account: any,
+  billing_mode: any,
+};
+
+interface ItemParam {
+  id?: string;
+  price?: string;
+  quantity?: number;
+  metadata?: Record<string, string> | null;
+  deleted?: boolean;
+  price_data?: unknown;
+}
+
+interface SharedParams extends ExpandParam {
+  items?: ItemParam[];
+  metadata?: Record<string, string> | null;
+  description?: string | null;
+  cancel_at_period_end?: boolean;
+  default_payment_method?: string | null;
+  automatic_tax?: { enabled: boolean };
+  collection_method?: string;
+  payment_behavior?: string;
+}
+
+interface CreateParams extends SharedParams {
+  customer?: string;
+  trial_period_days?: number;
+  trial_end?: number | 'now';
+  cancel_at?: number;
+}
+
+interface UpdateParams extends SharedParams {
+  cancel_at?: number | null;
+  cancellation_details?: { comment?: string | null; feedback?: Stripe.Subscription.CancellationDetails.Feedback | null } | null;
+  pause_collection?: { behavior: Stripe.Subscription.PauseCollection.Behavior; resumes_at?: number } | null;
+  trial_end?: unknown;
+}
+
+interface ListParams extends ExpandParam {
+  limit?: number;
+  starting_after?: string;
+  ending_before?: string;
+  customer?: string;
+  price?: string;
+  status?: string;
+  created?: RangeParam;
+  collection_method?: string;
+}
+
+function ownerOf(sub: Stripe.Subscription): string {
+  return typeof sub.customer === 'string' ? sub.customer : sub.customer.id;
+}
+
+export function subscriptionRoutes(router: Router, ctx: Ctx): void {
+  const { store, clock, bus } = ctx;
+
+  function priceFor(id: string, param: string): Stripe.Price {
+    const price = find(store.prices, id, 'price', param);
+    if (!price.recurring) throw errors.invalidParam(param, `The price specified is set to \`type=one_time\` but this field only accepts prices with \`type=recurring\`.`);
+    if (!price.active) throw errors.invalidParam(param, 'The price specified is inactive. This field only accepts active prices.');
+    return price;
+  }
+
+  function checkShared(p: SharedParams): void {
+    rejectUnsupported(p, UNSUPPORTED);
+    if (p.collection_method === 'send_invoice') {
+      throw errors.invalidParam('collection_method', 'The Stripe double supports only collection_method=charge_automatically.');
+    }
+    p.items?.forEach((item, i) => rejectUnsupported(item, ['price_data'], `items[${i}]`));
+  }
+
+  router.post('/v1/subscriptions', (req) => {
+    const p = parseParams<CreateParams>(
+      { ...SHARED, customer: str, trial_period_days: { t: 'integer', min: 0, max: 730 }, trial_end: { t: 'integer', literals: ['now'] }, cancel_at: any },
+      req.input,
+    );
+    checkShared(p);
+    rejectUnsupported(p, ['cancel_at']);
+    if (p.customer === undefined) throw errors.missingParam('customer');
+    const customer = find(store.customers, p.customer, 'customer', 'customer');
+    if (!p.items || p.items.length === 0) throw errors.missingParam('items');
+    const items: NewItem[] = p.items.map((item, i) => {
+      if (item.price === undefined) throw errors.missingParam(`items[${i}][price]`);
+      return { price: priceFor(item.price, `items[${i}][price]`), quantity: item.quantity ?? 1, metadata: mergeMetadata({}, item.metadata) };
+    });
+    const now = clock.now();
+    let trialEnd: number | null = null;
+    if (typeof p.trial_end === 'number') {
+      if (p.trial_end <= now) throw errors.invalidParam('trial_end', 'Invalid timestamp: must be an integer Unix timestamp in the future.');
+      trialEnd = p.trial_end;
+    } else if (p.trial_period_days) {
+      trialEnd = now + p.trial_period_days * 86_400;
+    }
+    const firstPayment: FirstPayment = p.payment_behavior === 'default_incomplete' ? 'not_attempted' : 'succeeds';
+    const { subscription } = mutate(ctx, req, (em) =>
+      createSubscription(ctx, em, {
+        customer,
+        items,
+        metadata: mergeMetadata({}, p.metadata),
+        description: p.description ?? null,
+        trialEnd,
+        automaticTax: p.automatic_tax?.enabled ?? false,
+        firstPayment,
+        defaultPaymentMethod: p.default_payment_method ?? null,
+        cancelAtPeriodEnd: p.cancel_at_period_end ?? false,
+      }),
+    );
+    return objectResponse(ctx, subscription, p.expand);
+  });
+
+  router.get('/v1/subscriptions/:id', (req) => {
+    const p = parseParams<ExpandParam>({}, req.input);
+    return objectResponse(ctx, find(store.subscriptions, req.params.id ?? '', 'subscription'), p.expand);
+  });
+
+  router.get('/v1/subscriptions', (req) => {
+    const p = parseParams<ListParams>(
+      {
+        ...PAGINATION,
+        customer: str,
+        price: str,
+        status: { t: 'string', enum: ['active', 'all', 'canceled', 'ended', 'incomplete', 'incomplete_expired', 'past_due', 'paused', 'trialing', 'unpaid'] },
+        created: range,
+        collection_method: str,
+        current_period_end: any,
+        current_period_start: any,
+        automatic_tax: any,
+        customer_account: any,
+        plan: any,
+        test_clock: any,
+      },
+      req.input,
+    );
+    const statusOk = (s: Stripe.Subscription): boolean => {
+      switch (p.status) {
+        case undefined:
+          // Stripe's default: every subscription that has not been canceled.
+          return s.status !== 'canceled';
+        case 'all':
+          return true;
+        case 'ended':
+          return s.status === 'canceled' || s.status === 'incomplete_expired';
+        default:
+          return s.status === p.status;
+      }
+    };
+    const items = store.subscriptions.newestFirst().filter(
+      (s) =>
+        statusOk(s) &&
+        (p.customer === undefined || ownerOf(s) === p.customer) &&
+        (p.price === undefined || s.items.data.some((i) => i.price.id === p.price)) &&
+        (p.collection_method === undefined || s.collection_method === p.collection_method) &&
+        inRange(s.created, p.created),
+    );
+    return listResponse(ctx, items, p, '/v1/subscriptions', 'subscription');
+  });
+
+  router.post('/v1/subscriptions/:id', (req) => {
+    const p = parseParams<UpdateParams>(
+      {
+        ...SHARED,
+        cancel_at: { t: 'integer', nullable: true, literals: ['min_period_end', 'max_period_end'] },
+        cancellation_details: CANCELLATION_DETAILS,
+        pause_collection: {
+          t: 'object',
+          nullable: true,
+          required: ['behavior'],
+          fields: { behavior: { t: 'string', enum: ['keep_as_draft', 'mark_uncollectible', 'void'] }, resumes_at: { t: 'integer' } },
+        },
+        trial_end: any,
+        proration_date: any,
+      },
+      req.input,
+    );
+    checkShared(p);
+    rejectUnsupported(p, ['trial_end']);
+    const sub = find(store.subscriptions, req.params.id ?? '', 'subscription');
+    const touched = Object.keys(p).filter((k) => !['expand', 'metadata', 'cancellation_details'].includes(k));
+    if (sub.status === 'canceled' && touched.length > 0) {
+      throw errors.badRequest('A canceled subscription can only update its cancellation_details and metadata.');
+    }
+    if (typeof p.cancel_at === 'string') {
+      throw errors.invalidParam('cancel_at', `The Stripe double supports cancel_at as a timestamp only (got ${p.cancel_at}).`);
+    }
+    const now = clock.now();
+    if (typeof p.cancel_at === 'number' && p.cancel_at <= now) {
+      throw errors.invalidParam('cancel_at', 'cancel_at must be in the future.');
+    }
+    const newItems = (p.items ?? []).map((item, i) => {
+      const existing = item.id === undefined ? undefined : sub.items.data.find((x) => x.id === item.id);
+      if (item.id !== undefined && !existing) throw errors.notFound('subscription item', item.id, `items[${i}][id]`);
+      if (!existing && item.price === undefined) throw errors.missingParam(`items[${i}][price]`);
+      const price = item.price === undefined ? undefined : priceFor(item.price, `items[${i}][price]`);
+      return { item, existing, price };
+    });
+    const removed = newItems.filter((n) => n.existing && n.item.deleted).length;
+    const added = newItems.filter((n) => !n.existing).length;
+    if (newItems.length > 0 && sub.items.data.length - removed + added === 0) {
+      throw errors.badRequest('A subscription must have at least one active plan.', 'items');
+    }
+
+    mutate(ctx, req, (em) => {
+      // One request, one customer.subscription.updated carrying every change.
+      const before = snapshot(sub);
+      const cancelChanged = p.cancel_at_period_end !== undefined && p.cancel_at_period_end !== sub.cancel_at_period_end;
+      if (p.cancel_at_period_end !== undefined && cancelChanged) {
+        applyScheduleCancel(ctx, sub, p.cancel_at_period_end, p.cancellation_details ?? {});
+      }
+      if (p.cancel_at !== undefined && p.cancel_at !== sub.cancel_at) applyCancelAt(ctx, sub, p.cancel_at);
+      sub.metadata = mergeMetadata(sub.metadata, p.metadata);
+      if (p.description !== undefined) sub.description = p.description;
+      if (p.default_payment_method !== undefined) sub.default_payment_method = p.default_payment_method;
+      if (p.automatic_tax !== undefined) sub.automatic_tax = { ...sub.automatic_tax, enabled: p.automatic_tax.enabled };
+      if (p.pause_collection !== undefined) {
+        sub.pause_collection = p.pause_collection ? { behavior: p.pause_collection.behavior, resumes_at: p.pause_collection.resumes_at ?? null } : null;
+      }
+      if (p.cancellation_details !== undefined && !cancelChanged) {
+        const d = p.cancellation_details;
+        sub.cancellation_details = {
+          comment: d?.comment !== undefined ? d.comment : (sub.cancellation_details?.comment ?? null),
+          feedback: d?.feedback !== undefined ? d.feedback : (sub.cancellation_details?.feedback ?? null),
+          feedback_option: sub.cancellation_details?.feedback_option ?? null,
+          reason: sub.cancellation_details?.reason ?? null,
+        };
+      }
+      if (newItems.length > 0) {
+        requireLive(sub);
+        const period = currentPeriod(sub);
+        for (const { item, existing, price } of newItems) {
+          if (existing) {
+            if (item.deleted) {
+              sub.items.data = sub.items.data.filter((x) => x.id !== existing.id);
+              continue;
+            }
+            const replacement = buildSubscriptionItem(sub.id, existing.created, {
+              price: price ?? existing.price,
+              quantity: item.quantity ?? existing.quantity ?? 1,
+              metadata: mergeMetadata(existing.metadata, item.metadata),
+              periodStart: existing.current_period_start,
+              periodEnd: existing.current_period_end,
+            });
+            replacement.id = existing.id;
+            sub.items.data = sub.items.data.map((x) => (x.id === existing.id ? replacement : x));
+          } else if (price) {
+            sub.items.data.push(
+              buildSubscriptionItem(sub.id, now, {
+                price,
+                quantity: item.quantity ?? 1,
+                metadata: mergeMetadata({}, item.metadata),
+                periodStart: period.start,
+                periodEnd: period.end,
+              }),
+            );
+          }
+        }
+      }
+      bus.emitUpdated(em, 'customer.subscription.updated', before, sub);
+    });
+    return objectResponse(ctx, sub, p.expand);
+  });
+
+  router.delete('/v1/subscriptions/:id', (req) => {
+    const p = parseParams<ExpandParam & { cancellation_details?: { comment?: string | null; feedback?: Stripe.Subscription.CancellationDetails.Feedback | null } | null }>(
+      { cancellation_details: CANCELLATION_DETAILS, invoice_now: bool, prorate: bool },
+      req.input,
+    );
+    const sub = find(store.subscriptions, req.params.id ?? '', 'subscription');
+    mutate(ctx, req, (em) => cancelNow(ctx, em, sub, p.cancellation_details ?? {}));
+    return objectResponse(ctx, sub, p.expand);
+  });
+
+  router.post('/v1/subscriptions/:id/resume', (req) => {
+    const p = parseParams<ExpandParam>(
+      { billing_cycle_anchor: { t: 'string', enum: ['now', 'unchanged'] }, payment_behavior: PAYMENT_BEHAVIOR, proration_behavior: PRORATION, proration_date: any },
+      req.input,
+    );
+    const sub = find(store.subscriptions, req.params.id ?? '', 'subscription');
+    mutate(ctx, req, (em) => resume(ctx, em, sub));
+    return objectResponse(ctx, sub, p.expand);
+  });
+}

@@ -1,0 +1,39 @@
+/**
+ * /api/stripe/usage (alias /api/billing/usage)
+ * - POST, service key (BILLING_SERVICE_KEY): records usage, one record or `{ records }`
+ *   of up to 1,000, all or nothing; a key seen before is a no-op, answered as a duplicate.
+ * - GET, user JWT: the account's usage in its current billing period; `?source=stripe`
+ *   adds Stripe's meter event summaries for the same period.
+ */
+import { readText } from '../shared/body.ts';
+import { defineEndpoint } from '../shared/endpoint.ts';
+import { badRequest } from '../shared/errors.ts';
+import { getStore } from '../shared/store/index.ts';
+import { MAX_USAGE_BODY, parseUsageBody } from '../shared/usage/parse-records.ts';
+import { usageView } from '../shared/usage/view.ts';
+
+export default defineEndpoint('usage', {
+  GET: {
+    auth: 'user',
+    async handle({ cfg, url, principal }) {
+      const source = url.searchParams.get('source');
+      if (source !== null && source !== 'stripe') throw badRequest('source must be "stripe" when given');
+      return usageView(cfg, getStore(cfg), principal, source === 'stripe');
+    },
+  },
+  POST: {
+    auth: 'service',
+    async handle({ req, cfg }) {
+      const text = await readText(req, MAX_USAGE_BODY);
+      let body: unknown;
+      try {
+        body = JSON.parse(text);
+      } catch {
+        throw badRequest('Malformed JSON body');
+      }
+      const { records } = parseUsageBody(body);
+      const { accepted, duplicates } = await getStore(cfg).recordUsage(records);
+      return { accepted, duplicates: duplicates.map((index) => ({ index, idempotencyKey: records[index]!.key })) };
+    },
+  },
+});

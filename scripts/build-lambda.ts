@@ -1,0 +1,132 @@
+/**
+ * npm run build:lambda: one esbuild bundle per function, for AWS Lambda (template.yaml
+ * points each function's CodeUri at its folder):
+ *
+ *   dist/lambda/<name>/index.mjs (+ .map)   handler: index.handler
+ *
+ * Functions are discovered, not listed: every `functions/<name>.ts` is an HTTP function
+ * (its entry is `lambda/<name>.ts`, or the standard two-line wrapper when that file does
+ * not exist), and every other `lambda/<name>.ts` is a scheduled job. Each bundle holds only
+ * what its entry imports; the packages in each are printed so a heavy import shows.
+ *
+ * ESM, because the code is ESM (top-level await and import.meta work as in development);
+ * `.mjs` makes Lambda's Node load it as such without a package.json beside it.
+ */
+import { build, type Metafile } from 'esbuild';
+import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { gzipSync } from 'node:zlib';
+import { readFileSync } from 'node:fs';
+
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+export interface LambdaFunction {
+  name: string;
+  kind: 'http' | 'scheduled';
+  /** lambda/<name>.ts, or null when the build generates the standard HTTP wrapper. */
+  entry: string | null;
+}
+
+const tsNames = (dir: string) =>
+  existsSync(dir)
+    ? readdirSync(dir)
+        .filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts') && !f.endsWith('.test.ts'))
+        .map((f) => f.slice(0, -3))
+        .sort()
+    : [];
+
+export function discoverFunctions(root = ROOT): LambdaFunction[] {
+  const http = new Set(tsNames(join(root, 'functions')));
+  const entries = new Set(tsNames(join(root, 'lambda')));
+  const all = [...new Set([...http, ...entries])].sort();
+  return all.map((name) => ({
+    name,
+    kind: http.has(name) ? 'http' : 'scheduled',
+    entry: entries.has(name) ? join(root, 'lambda', `${name}.ts`) : null,
+  }));
+}
+
+export interface BundleResult {
+  name: string;
+  file: string;
+  bytes: number;
+  gzipBytes: number;
+  /** npm packages in the bundle (from esbuild's metafile). */
+  packages: string[];
+  metafile: Metafile;
+}
+
+/** "node_modules/@scope/pkg/x.js" -> "@scope/pkg"; the innermost node_modules wins. */
+export function packagesOf(metafile: Metafile): string[] {
+  const names = new Set<string>();
+  for (const input of Object.keys(metafile.inputs)) {
+    const m = /(?:^|\/)node_modules\/((?:@[^/]+\/)?[^/]+)\/(?!.*node_modules\/)/.exec(input);
+    if (m) names.add(m[1]!);
+  }
+  return [...names].sort();
+}
+
+// Some CommonJS dependencies call require() for Node built-ins; an ES module has no
+// require of its own, so the bundle gets one.
+const REQUIRE_SHIM = "import{createRequire as __cr}from'node:module';const require=__cr(import.meta.url);";
+
+export async function buildLambdas(opts: { root?: string; outdir?: string; only?: string[] } = {}): Promise<BundleResult[]> {
+  const root = opts.root ?? ROOT;
+  const outdir = opts.outdir ?? join(root, 'dist', 'lambda');
+  const fns = discoverFunctions(root).filter((f) => !opts.only || opts.only.includes(f.name));
+  if (!opts.only) rmSync(outdir, { recursive: true, force: true }); // no stale functions left behind
+  return Promise.all(
+    fns.map(async (fn): Promise<BundleResult> => {
+      const file = join(outdir, fn.name, 'index.mjs');
+      const source = fn.entry
+        ? { entryPoints: [fn.entry] }
+        : {
+            stdin: {
+              contents:
+                `import h from './functions/${fn.name}.ts';\n` +
+                `import { toLambda } from './shared/lambda.ts';\n` +
+                `export const handler = toLambda(h);\n`,
+              resolveDir: root,
+              sourcefile: `lambda/${fn.name}.ts (generated)`,
+              loader: 'ts' as const,
+            },
+          };
+      const result = await build({
+        ...source,
+        outfile: file,
+        bundle: true,
+        platform: 'node',
+        target: 'node20',
+        format: 'esm',
+        minify: true,
+        sourcemap: true,
+        legalComments: 'none',
+        banner: { js: REQUIRE_SHIM },
+        metafile: true,
+        logLevel: 'warning',
+      });
+      const code = readFileSync(file);
+      return {
+        name: fn.name,
+        file,
+        bytes: statSync(file).size,
+        gzipBytes: gzipSync(code).length,
+        packages: packagesOf(result.metafile),
+        metafile: result.metafile,
+      };
+    }),
+  );
+}
+
+const kb = (n: number) => `${(n / 1024).toFixed(0)} KiB`.padStart(9);
+
+if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
+  const started = Date.now();
+  const results = await buildLambdas();
+  for (const r of results) {
+    console.log(`${r.name.padEnd(20)} ${kb(r.bytes)} (${kb(r.gzipBytes).trim()} gzipped)  ${relative(ROOT, r.file)}`);
+    console.log(`${''.padEnd(20)} packages: ${r.packages.join(', ') || '(none)'}`);
+  }
+  console.log(`built ${results.length} function(s) in ${Date.now() - started} ms`);
+}

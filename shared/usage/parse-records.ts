@@ -1,0 +1,104 @@
+/**
+ * The POST usage body: one record, or `{ records: [...] }` of up to 1,000. A batch is
+ * valid as a whole or not at all: every problem is collected, with its record's index
+ * and field, so the caller can fix them all at once; nothing is written until none remain.
+ */
+import { z } from 'zod';
+import { badRequest } from '../errors.ts';
+import type { UsageRecordInput } from '../store/types.ts';
+
+export const MAX_RECORDS_PER_BATCH = 1000;
+/** 1,000 records of long ids and keys fit; the 64 KiB default of other endpoints does not. */
+export const MAX_USAGE_BODY = 1024 * 1024;
+/** Stripe accepts meter events up to 35 calendar days old and 5 minutes ahead (clock drift). */
+export const MAX_AGE_SECONDS = 35 * 86_400;
+export const MAX_AHEAD_SECONDS = 5 * 60;
+/** Keeps any batch's sum far inside 2^53 (JSON numbers) and Stripe's whole-number values. */
+export const MAX_QUANTITY = 1_000_000_000;
+
+export interface UsageProblem {
+  /** The record's index in `records`; absent for a single-record body or the body itself. */
+  index?: number;
+  field: string;
+  message: string;
+}
+
+const printable = /^[\x21-\x7e][\x20-\x7e]*$/;
+
+const Record = z.strictObject({
+  // As shared/auth.ts mints them: 'user:<sub>' or 'org:<org id>'.
+  accountId: z
+    .string()
+    .max(300)
+    .regex(/^(user|org):[^\u0000-\u001f\u007f]+$/, 'must be user:<id> or org:<id>'),
+  quantity: z.number().int('must be a whole number').positive('must be positive').max(MAX_QUANTITY),
+  idempotencyKey: z.string().min(1).max(255).regex(printable, 'must be printable ASCII'),
+  /** Unix seconds, or an ISO 8601 date-time with a zone. */
+  timestamp: z.union([z.number().int('must be whole unix seconds').positive(), z.iso.datetime({ offset: true })]).optional(),
+});
+
+const Batch = z.strictObject({
+  records: z.array(z.unknown()).min(1, 'must hold at least one record').max(MAX_RECORDS_PER_BATCH, `must hold at most ${MAX_RECORDS_PER_BATCH} records`),
+});
+
+function fieldOf(path: PropertyKey[]): string {
+  return path.length ? path.map(String).join('.') : '(record)';
+}
+
+function problemsOf(error: z.ZodError, index: number | undefined): UsageProblem[] {
+  return error.issues.map((i) => ({
+    ...(index === undefined ? {} : { index }),
+    field: i.code === 'unrecognized_keys' ? i.keys.join(', ') : fieldOf(i.path),
+    message: i.code === 'unrecognized_keys' ? 'unknown field' : i.message,
+  }));
+}
+
+function parseRecord(value: unknown, index: number | undefined, nowMs: number, problems: UsageProblem[]): UsageRecordInput | null {
+  const parsed = Record.safeParse(value);
+  if (!parsed.success) {
+    problems.push(...problemsOf(parsed.error, index));
+    return null;
+  }
+  const r = parsed.data;
+  const atMs = r.timestamp === undefined ? nowMs : typeof r.timestamp === 'number' ? r.timestamp * 1000 : Date.parse(r.timestamp);
+  const at = (message: string) => problems.push({ ...(index === undefined ? {} : { index }), field: 'timestamp', message });
+  if (atMs < nowMs - MAX_AGE_SECONDS * 1000) {
+    at('is more than 35 days old (Stripe does not accept older usage)');
+    return null;
+  }
+  if (atMs > nowMs + MAX_AHEAD_SECONDS * 1000) {
+    at('is more than 5 minutes in the future');
+    return null;
+  }
+  return { account_id: r.accountId, key: r.idempotencyKey, quantity: r.quantity, occurred_at: new Date(atMs).toISOString() };
+}
+
+/** The records of a parsed JSON body, or a 400 whose details name every bad index and field. */
+export function parseUsageBody(body: unknown, nowMs = Date.now()): { records: UsageRecordInput[]; batch: boolean } {
+  const problems: UsageProblem[] = [];
+  const isBatch = typeof body === 'object' && body !== null && !Array.isArray(body) && 'records' in body;
+  const records: UsageRecordInput[] = [];
+  if (isBatch) {
+    const batch = Batch.safeParse(body);
+    if (!batch.success) {
+      problems.push(...batch.error.issues.map((i) => ({
+        field: i.code === 'unrecognized_keys' ? i.keys.join(', ') : fieldOf(i.path),
+        message: i.code === 'unrecognized_keys' ? 'unknown field' : i.message,
+      })));
+    } else {
+      batch.data.records.forEach((value, index) => {
+        const r = parseRecord(value, index, nowMs, problems);
+        if (r) records.push(r);
+      });
+    }
+  } else {
+    const r = parseRecord(body, undefined, nowMs, problems);
+    if (r) records.push(r);
+  }
+  if (problems.length) {
+    const shown = problems.slice(0, 5).map((p) => `${p.index === undefined ? '' : `records[${p.index}].`}${p.field}: ${p.message}`);
+    const more = problems.length > shown.length ? ` (and ${problems.length - shown.length} more)` : '';
+    throw badRequest(`Invalid usage: ${shown.join('; ')}${more}; nothing was recorded`, problems);
+  }
+  return { records, batch: isBatch };
+}

@@ -1,0 +1,22 @@
+/** The reporter wired to the configured store and Stripe: what the scheduled function and `npm run usage:report` run. */
+import { required, type Config } from '../config.ts';
+import type { Logger } from '../log.ts';
+import { getStore } from '../store/index.ts';
+import { stripeClient } from '../stripe.ts';
+import { DEFAULT_REPORT_OPTIONS, reportUsage, type ReportOptions, type ReportResult } from './report.ts';
+
+export function reportOptions(cfg: Config, overrides: Partial<ReportOptions> = {}): ReportOptions {
+  return {
+    ...DEFAULT_REPORT_OPTIONS,
+    eventName: required('STRIPE_METER_EVENT_NAME'),
+    windowSeconds: cfg.USAGE_REPORT_WINDOW_SECONDS,
+    leaseSeconds: cfg.USAGE_REPORT_LEASE_SECONDS,
+    concurrency: cfg.USAGE_REPORT_CONCURRENCY,
+    ...overrides,
+  };
+}
+
+export function runUsageReport(cfg: Config, log: Logger, overrides: Partial<ReportOptions> = {}): Promise<ReportResult> {
+  const options = reportOptions(cfg, overrides);
+  return reportUsage({ store: getStore(cfg), stripe: stripeClient(cfg), log }, options);
+}

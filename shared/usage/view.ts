@@ -1,0 +1,75 @@
+/**
+ * GET usage: the account's usage in its current billing period, from our ledger (recorded,
+ * reported to Stripe, pending), against the plan's included quantity; optionally beside
+ * Stripe's own meter event summaries for the same period, so the two can be compared.
+ */
+import { accessFor } from '../access.ts';
+import type { Principal } from '../auth.ts';
+import { required, type Config } from '../config.ts';
+import type { Store } from '../store/index.ts';
+import { stripeClient } from '../stripe.ts';
+import { minuteAligned, usagePeriod, type UsagePeriod } from './period.ts';
+
+export interface StripeUsage {
+  meterId: string;
+  customerId: string | null;
+  /** The period widened to whole minutes, as Stripe's summaries require. */
+  start: string;
+  end: string;
+  aggregatedValue: number;
+}
+
+export interface UsageView {
+  accountId: string;
+  accountType: Principal['accountKind'];
+  customerId: string | null;
+  period: UsagePeriod;
+  plan: { priceId: string | null; name: string | null } | null;
+  recorded: number;
+  reported: number;
+  /** Recorded but not yet accepted by Stripe (including `failed`). */
+  pending: number;
+  /** Refused by Stripe for good; an operator must look (npm run usage:report -- --retry-failed). */
+  failed: number;
+  included: number;
+  overage: number;
+  stripe?: StripeUsage;
+}
+
+export async function usageView(cfg: Config, store: Store, principal: Principal, withStripe: boolean): Promise<UsageView> {
+  const view = await store.getAccount(principal.accountId);
+  const subscription = accessFor(view.subscriptions, cfg.PAST_DUE_GRACE_DAYS).subscription;
+  const period = usagePeriod(subscription);
+  const customerId = view.account?.stripe_customer_id ?? subscription?.customer_id ?? null;
+  const [totals, stripe] = await Promise.all([
+    store.usageTotals(principal.accountId, period.start, period.end),
+    withStripe ? stripeUsage(cfg, customerId, period) : Promise.resolve(undefined),
+  ]);
+  const priceId = period.source === 'subscription' ? (subscription?.price_id ?? null) : null;
+  const included = (priceId && cfg.USAGE_INCLUDED[priceId]) || 0;
+  return {
+    accountId: principal.accountId,
+    accountType: principal.accountKind,
+    customerId,
+    period,
+    plan: period.source === 'subscription' ? { priceId, name: (priceId && cfg.PLAN_NAMES[priceId]) ?? priceId } : null,
+    recorded: totals.recorded,
+    reported: totals.reported,
+    pending: totals.recorded - totals.reported,
+    failed: totals.failed,
+    included,
+    overage: Math.max(0, totals.recorded - included),
+    ...(stripe ? { stripe } : {}),
+  };
+}
+
+async function stripeUsage(cfg: Config, customerId: string | null, period: UsagePeriod): Promise<StripeUsage> {
+  const meterId = required('STRIPE_METER_ID');
+  const { start, end } = minuteAligned(period);
+  const base = { meterId, customerId, start: new Date(start * 1000).toISOString(), end: new Date(end * 1000).toISOString() };
+  if (!customerId) return { ...base, aggregatedValue: 0 };
+  const summaries = await stripeClient(cfg)
+    .billing.meters.listEventSummaries(meterId, { customer: customerId, start_time: start, end_time: end, limit: 100 })
+    .autoPagingToArray({ limit: 1000 });
+  return { ...base, aggregatedValue: summaries.reduce((sum, s) => sum + s.aggregated_value, 0) };
+}

@@ -1,0 +1,84 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import checkout from '../functions/checkout.ts';
+import portal from '../functions/portal.ts';
+import { call, startStack, tokenFor, uid, type Stack } from './helpers/stack.ts';
+import { startStripe } from './helpers/stripe.ts';
+
+let stack: Stack;
+let s: Awaited<ReturnType<typeof startStripe>>;
+beforeAll(async () => {
+  stack = await startStack();
+  s = await startStripe(stack);
+});
+afterAll(async () => {
+  await s.stop();
+  await stack.stop();
+});
+
+const sessionIdOf = (url: string) => /\/(cs_[A-Za-z0-9_]+)/.exec(url)![1]!;
+const portalIdOf = (url: string) => /\/(bps_[A-Za-z0-9_]+)/.exec(url)![1]!;
+
+/** A subscribed account, through the real checkout and the double's webhooks. */
+async function subscribed(claims: { sub: string; org?: string; role?: string }) {
+  const token = await tokenFor(claims);
+  const res = await call(checkout, 'POST', '/api/stripe/checkout', { token });
+  const done = await s.double.actions.completeCheckout(sessionIdOf(res.body.url));
+  return { token, customer: done.subscription.customer as string };
+}
+
+describe('POST portal', () => {
+  it('400 "No active subscription" without a customer, in both dialects', async () => {
+    const token = await tokenFor({ sub: uid('u') });
+    expect(await call(portal, 'POST', '/api/stripe/portal', { token })).toMatchObject({ status: 400, body: { error: 'No active subscription' } });
+    const env = await call(portal, 'POST', '/api/billing/portal', { token });
+    expect(env.body).toMatchObject({ success: false, error: { code: 'BAD_REQUEST', message: 'No active subscription' } });
+  });
+
+  it('400 for a customer that never subscribed (checkout started, not completed)', async () => {
+    const token = await tokenFor({ sub: uid('u') });
+    await call(checkout, 'POST', '/api/stripe/checkout', { token });
+    expect((await call(portal, 'POST', '/api/stripe/portal', { token })).status).toBe(400);
+  });
+
+  it('opens the portal for the account\'s own customer, returning to the dashboard', async () => {
+    const { token, customer } = await subscribed({ sub: uid('u') });
+    const res = await call(portal, 'POST', '/api/stripe/portal', { token });
+    expect(res.status).toBe(200);
+    expect(res.body.url).toMatch(/\/p\/session\/bps_/);
+    const session = s.double.state.portalSessions.get(portalIdOf(res.body.url))!;
+    expect(session.customer).toBe(customer);
+    expect(session.return_url).toBe('https://app.example.com/dashboard');
+    const env = await call(portal, 'POST', '/api/billing/portal', { token, body: { returnUrl: '/settings/billing' } });
+    expect(env.body.data.url).toMatch(/\/p\/session\/bps_/);
+    expect(s.double.state.portalSessions.get(portalIdOf(env.body.data.url))!.return_url).toBe('https://app.example.com/settings/billing');
+  });
+
+  it('refuses return URLs off the site', async () => {
+    const { token } = await subscribed({ sub: uid('u') });
+    for (const returnUrl of ['//evil.example', 'https://app.example.com.evil.example', 'javascript:alert(1)']) {
+      expect((await call(portal, 'POST', '/api/stripe/portal', { token, body: { returnUrl } })).status).toBe(400);
+    }
+  });
+
+  it('one account can never open another account\'s portal', async () => {
+    const victim = await subscribed({ sub: uid('u') });
+    const attacker = await subscribed({ sub: uid('u') });
+    for (const body of [{ customer: victim.customer }, { customerId: victim.customer }, { accountId: 'user:victim' }]) {
+      const res = await call(portal, 'POST', '/api/stripe/portal', { token: attacker.token, body });
+      expect(res.status).toBe(400);
+    }
+    const res = await call(portal, 'POST', '/api/stripe/portal', { token: attacker.token });
+    const session = s.double.state.portalSessions.get(portalIdOf(res.body.url))!;
+    expect(session.customer).toBe(attacker.customer);
+    expect(session.customer).not.toBe(victim.customer);
+  });
+
+  it('organization members who are not billing managers get 403', async () => {
+    const org = uid('org');
+    await subscribed({ sub: uid('u'), org, role: 'owner' });
+    const member = await call(portal, 'POST', '/api/stripe/portal', { token: await tokenFor({ sub: uid('u'), org, role: 'member' }) });
+    expect(member.status).toBe(403);
+    const admin = await call(portal, 'POST', '/api/stripe/portal', { token: await tokenFor({ sub: uid('u'), org, role: 'admin' }) });
+    expect(admin.status).toBe(200);
+  });
+});
