@@ -4,16 +4,10 @@
  * reconcile-nightly.
  */
 import { config as loadConfig } from '../shared/config.ts';
-import type { LambdaContext } from '../shared/lambda.ts';
+import type { LambdaContext, ScheduledEvent } from '../shared/lambda.ts';
 import { createLogger } from '../shared/log.ts';
 import { reconcile } from '../shared/reconcile.ts';
 import { getStore } from '../shared/store/index.ts';
-
-/** The EventBridge "Scheduled Event" fields we read; the rest is ignored. */
-export interface ScheduledEvent {
-  'detail-type'?: string;
-  time?: string;
-}
 
 export interface ReconcileSummary {
   customers: number;

@@ -19,5 +19,8 @@ export async function ensureCustomer(cfg: Config, store: Store, p: Principal, st
     },
     { idempotencyKey: `billing-customer:${p.accountId}` },
   );
-  return store.linkCustomer({ account_id: p.accountId, kind: p.accountKind, customer_id: customer.id });
+  const linked = await store.linkCustomer({ account_id: p.accountId, kind: p.accountKind, customer_id: customer.id });
+  // Null only if this brand-new customer were already another account's: never expected.
+  if (!linked) throw new Error('new Stripe customer is linked to another account');
+  return linked;
 }

@@ -59,6 +59,13 @@ export interface LambdaContext {
   getRemainingTimeInMillis?: () => number;
 }
 
+/** What scheduled jobs read of an EventBridge "Scheduled Event"; the rest is ignored. */
+export interface ScheduledEvent {
+  'detail-type'?: string;
+  /** When the schedule fired (ISO 8601). */
+  time?: string;
+}
+
 export interface LambdaHttpResultV2 {
   statusCode: number;
   headers: Record<string, string>;
@@ -179,7 +186,7 @@ export async function toResult(response: Response, format: '1.0' | '2.0'): Promi
   const text = bytes.length === 0 || isTextResponse(response.headers);
   const headers: Record<string, string> = {};
   // Iterating Headers yields each Set-Cookie on its own; getSetCookie() has them all.
-  for (const [name, value] of response.headers) headers[name] = value;
+  for (const [name, value] of response.headers) if (name !== 'set-cookie') headers[name] = value;
   const cookies = response.headers.getSetCookie();
   const base = {
     statusCode: response.status,

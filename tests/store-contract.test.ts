@@ -52,6 +52,18 @@ describe.each(['sql', 'supabase'])('store over %s', (kind) => {
     expect((await store().getAccount(account)).account).toMatchObject({ id: account, kind: 'user', stripe_customer_id: 'cus_first' + kind });
   });
 
+  it('never moves a customer already linked to another account', async () => {
+    const owner = `user:${uid('u')}`;
+    const other = `user:${uid('u')}`;
+    const customer = uid('cus');
+    await store().linkCustomer({ account_id: owner, kind: 'user', customer_id: customer });
+    expect(await store().linkCustomer({ account_id: other, kind: 'user', customer_id: customer })).toBeNull();
+    const applied = await store().applyEvent({ event: event(uid('evt')), link: { account_id: other, kind: 'user', customer_id: customer } });
+    expect(applied.duplicate).toBe(false);
+    expect((await store().getAccount(owner)).account?.stripe_customer_id).toBe(customer);
+    expect((await store().getAccount(other)).account).toBeNull();
+  });
+
   it('records an event once; a redelivery is a duplicate with no effect', async () => {
     const customer = uid('cus');
     const id = uid('evt');

@@ -43,7 +43,9 @@ export class EventBus {
   /** Records an event about `object` as it is now. */
   emit<T extends EventObject>(em: Emission, type: Stripe.Event.Type, object: T, previous?: Partial<T>): Stripe.Event {
     const event = buildEvent(type, snapshot(object), previous, this.clock.now(), em.origin, this.target ? 1 : 0);
-    this.store.events.set(event);
+    // The store keeps its own copy (its pending_webhooks drops to 0 once delivered);
+    // callers get the event as it was sent.
+    this.store.events.set(snapshot(event));
     em.events.push(event);
     return event;
   }

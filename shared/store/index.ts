@@ -18,9 +18,12 @@ export class Store {
     return this.rpc.call('billing_get_account', { account_id: accountId });
   }
 
-  /** Links a customer to an account once; returns the customer id stored (the first one linked). */
-  async linkCustomer(link: CustomerLink): Promise<string> {
-    const r = await this.rpc.call<{ customer_id: string }>('billing_link_customer', { ...link });
+  /**
+   * Links a customer to an account once; returns the account's stored customer id (the
+   * first one linked), or null when the customer already belongs to another account.
+   */
+  async linkCustomer(link: CustomerLink): Promise<string | null> {
+    const r = await this.rpc.call<{ customer_id: string | null }>('billing_link_customer', { ...link });
     return r.customer_id;
   }
 

@@ -25,14 +25,17 @@ export interface UsageProblem {
 
 const printable = /^[\x21-\x7e][\x20-\x7e]*$/;
 
+/** "is required" for a missing field; zod's wording otherwise. */
+const need = (kind: string) => ({ error: (i: { input?: unknown }) => (i.input === undefined ? 'is required' : `must be ${kind}`) });
+
 const Record = z.strictObject({
   // As shared/auth.ts mints them: 'user:<sub>' or 'org:<org id>'.
   accountId: z
-    .string()
+    .string(need('a string'))
     .max(300)
     .regex(/^(user|org):[^\u0000-\u001f\u007f]+$/, 'must be user:<id> or org:<id>'),
-  quantity: z.number().int('must be a whole number').positive('must be positive').max(MAX_QUANTITY),
-  idempotencyKey: z.string().min(1).max(255).regex(printable, 'must be printable ASCII'),
+  quantity: z.number(need('a number')).int('must be a whole number').positive('must be positive').max(MAX_QUANTITY),
+  idempotencyKey: z.string(need('a string')).min(1, 'must not be empty').max(255).regex(printable, 'must be printable ASCII'),
   /** Unix seconds, or an ISO 8601 date-time with a zone. */
   timestamp: z.union([z.number().int('must be whole unix seconds').positive(), z.iso.datetime({ offset: true })]).optional(),
 });

@@ -70,11 +70,17 @@ returns jsonb language sql stable set search_path = public as $$
 $$;
 
 -- { account_id, kind, customer_id } -> { customer_id }: links a Stripe customer to an
--- account once. The first link wins; the stored customer id is returned either way.
+-- account once. The first link wins; the stored customer id is returned either way. A
+-- customer already linked to another account is never moved (metadata is not proof).
 create or replace function billing_link_customer(p jsonb)
 returns jsonb language plpgsql set search_path = public as $$
 declare stored text;
 begin
+  if exists (select 1 from billing_accounts
+             where stripe_customer_id = p->>'customer_id' and id <> p->>'account_id') then
+    select stripe_customer_id into stored from billing_accounts where id = p->>'account_id';
+    return jsonb_build_object('customer_id', stored);
+  end if;
   insert into billing_accounts (id, kind, stripe_customer_id)
   values (p->>'account_id', p->>'kind', p->>'customer_id')
   on conflict (id) do update
