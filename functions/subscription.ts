@@ -7,6 +7,8 @@ import { accessFor } from '../shared/access.ts';
 import { defineEndpoint } from '../shared/endpoint.ts';
 import { getStore } from '../shared/store/index.ts';
 
+const iso = (t: string | null) => (t === null ? null : new Date(t).toISOString());
+
 export default defineEndpoint('subscription', {
   GET: {
     auth: 'user',
@@ -26,13 +28,13 @@ export default defineEndpoint('subscription', {
           priceId: s.price_id,
           productId: s.product_id,
           plan: (s.price_id && cfg.PLAN_NAMES[s.price_id]) ?? s.price_id,
-          currentPeriodStart: s.current_period_start,
-          currentPeriodEnd: s.current_period_end,
+          currentPeriodStart: iso(s.current_period_start),
+          currentPeriodEnd: iso(s.current_period_end),
           cancelAtPeriodEnd: s.cancel_at_period_end,
-          cancelAt: s.cancel_at,
-          trialEnd: s.trial_end,
-          pastDueSince: s.past_due_since,
-          createdAt: s.stripe_created,
+          cancelAt: iso(s.cancel_at),
+          trialEnd: iso(s.trial_end),
+          pastDueSince: iso(s.past_due_since),
+          createdAt: iso(s.stripe_created),
         },
         customerId: view.account?.stripe_customer_id ?? s?.customer_id ?? null,
       };

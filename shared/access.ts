@@ -46,14 +46,17 @@ function accessOf(s: SubscriptionRow, now: number, graceDays: number): Omit<Acce
   }
 }
 
+const time = (iso: string | null) => (iso === null ? 0 : Date.parse(iso));
+
 export function accessFor(subscriptions: SubscriptionRow[], graceDays: number, now = Date.now()): Access {
   let best: Access = { state: 'none', hasAccess: false, accessUntil: null, subscription: null };
   for (const s of subscriptions) {
     const a = { ...accessOf(s, now, graceDays), subscription: s };
     const better =
       RANK[a.state] > RANK[best.state] ||
-      (RANK[a.state] === RANK[best.state] && (a.accessUntil ?? '') > (best.accessUntil ?? ''));
+      (RANK[a.state] === RANK[best.state] && time(a.accessUntil) > time(best.accessUntil));
     if (better) best = a;
   }
-  return best;
+  // One timestamp format on the wire, whatever the database printed.
+  return { ...best, accessUntil: best.accessUntil && new Date(best.accessUntil).toISOString() };
 }

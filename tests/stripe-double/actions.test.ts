@@ -203,16 +203,16 @@ describe('renewPeriod', () => {
 });
 
 describe('failInvoice', () => {
-  it('turns an active subscription past_due', async () => {
+  it('records a failed attempt; an incomplete subscription stays incomplete; a paid invoice cannot fail', async () => {
     const customer = await stripe.customers.create({});
-    const sub = await stripe.subscriptions.create({ customer: customer.id, items: [{ price: 'price_basic_monthly' }], payment_behavior: 'default_incomplete' });
-    await double.actions.payInvoice(sub.latest_invoice as string);
-    const r = await double.actions.renewPeriod(sub.id, { deliver: false, paymentFails: false });
-    expect(r.deliveries).toEqual([]);
-    const renewal = await stripe.subscriptions.create({ customer: customer.id, items: [{ price: 'price_pro_monthly' }], payment_behavior: 'default_incomplete' });
-    const f = await double.actions.failInvoice(renewal.latest_invoice as string);
-    expect(f.subscription?.status).toBe('incomplete');
+    const sub = await stripe.subscriptions.create({ customer: customer.id, items: [{ price: 'price_pro_monthly' }], payment_behavior: 'default_incomplete' });
+    const f = await double.actions.failInvoice(sub.latest_invoice as string, { deliver: false });
     expect(types(f.events)).toEqual(['invoice.payment_failed']);
+    expect(f.deliveries).toEqual([]);
+    expect(f.invoice).toMatchObject({ status: 'open', attempt_count: 1 });
+    expect(f.subscription?.status).toBe('incomplete');
+    await double.actions.payInvoice(sub.latest_invoice as string);
+    await expect(double.actions.failInvoice(sub.latest_invoice as string)).rejects.toThrow(/open invoices/);
   });
 });
 

@@ -101,8 +101,8 @@ describe('POST usage: recording once', () => {
     expect([x.status, y.status]).toEqual([200, 200]);
     expect(x.body.accepted + y.body.accepted).toBe(200);
     expect(x.body.duplicates.length + y.body.duplicates.length).toBe(200);
-    const [{ total }] = await stack.sql`select sum(quantity)::int as total from billing_usage_records where account_id = ${account}`;
-    expect(total).toBe((200 * 201) / 2);
+    const [row] = await stack.sql<{ total: number }[]>`select sum(quantity)::int as total from billing_usage_records where account_id = ${account}`;
+    expect(row?.total).toBe((200 * 201) / 2);
   });
 
   it('answers in the envelope dialect under /api/billing', async () => {

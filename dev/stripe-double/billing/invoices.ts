@@ -78,13 +78,13 @@ export function payInvoice(ctx: Ctx, em: Emission, inv: Stripe.Invoice): Stripe.
   return sub;
 }
 
-/** A failed attempt on an open invoice: an active subscription becomes past_due. */
+/** A failed attempt on an open invoice: an active subscription whose latest invoice it is becomes past_due. */
 export function failInvoice(ctx: Ctx, em: Emission, inv: Stripe.Invoice): Stripe.Subscription | undefined {
   if (inv.status !== 'open') throw errors.badRequest(`Only open invoices can fail payment. This invoice is ${inv.status}.`);
   markPaymentFailed(ctx, em, inv);
   const subId = invoiceSubscriptionId(inv);
   const sub = subId ? ctx.store.subscriptions.get(subId) : undefined;
-  if (sub && sub.status === 'active') {
+  if (sub && sub.latest_invoice === inv.id && sub.status === 'active') {
     const before = snapshot(sub);
     sub.status = 'past_due';
     ctx.bus.emitUpdated(em, 'customer.subscription.updated', before, sub);

@@ -33,7 +33,6 @@ export function buildCustomer(id: string, created: number, fields: CustomerField
   c.next_invoice_sequence = 1;
   c.tax_exempt = 'none';
   c.test_clock = null;
-  c.customer_account = null;
   c.invoice_settings = { custom_fields: null, default_payment_method: null, footer: null, rendering_options: null };
   return c;
 }

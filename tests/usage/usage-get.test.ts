@@ -1,0 +1,121 @@
+/** GET usage: the current period's ledger, included quantity and overage, and Stripe's view beside it. */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import usage from '../../functions/usage.ts';
+import { call, tokenFor, uid, type Stack } from '../helpers/stack.ts';
+import { DAY, expectStripeMatchesLedger, linkedAccount, nowS, record, report, SERVICE_KEY, startUsageStack, type StripeSide } from './helpers.ts';
+
+let stack: Stack;
+let s: StripeSide;
+beforeAll(async () => {
+  ({ stack, s } = await startUsageStack({ USAGE_INCLUDED: 'price_basic_monthly=100,price_pro_monthly=1000' }));
+});
+afterEach(async () => {
+  await expectStripeMatchesLedger(stack, s);
+});
+afterAll(async () => {
+  await s.stop();
+  await stack.stop();
+});
+
+const key = () => uid('k');
+const get = async (token: string, query = '', path = '/api/stripe/usage') => call(usage, 'GET', `${path}${query}`, { token });
+
+describe('GET usage', () => {
+  it('needs a user token: no token or the service key is 401', async () => {
+    expect((await call(usage, 'GET', '/api/stripe/usage')).status).toBe(401);
+    const svc = await call(usage, 'GET', '/api/stripe/usage', { headers: { authorization: `Bearer ${SERVICE_KEY}` } });
+    expect(svc.status).toBe(401);
+  });
+
+  it('without a subscription: the calendar month (UTC), and says so', async () => {
+    const user = uid('u');
+    const now = new Date();
+    const monthStart = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1) / 1000;
+    await record([
+      { accountId: `user:${user}`, quantity: 7, idempotencyKey: key(), timestamp: monthStart - 1 }, // last month
+      { accountId: `user:${user}`, quantity: 5, idempotencyKey: key(), timestamp: monthStart },
+      { accountId: `user:${user}`, quantity: 6, idempotencyKey: key() },
+    ]);
+    const res = await get(await tokenFor({ sub: user }));
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({
+      accountId: `user:${user}`,
+      accountType: 'user',
+      customerId: null,
+      period: {
+        start: new Date(monthStart * 1000).toISOString(),
+        end: new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 1)).toISOString(),
+        source: 'calendar_month',
+      },
+      plan: null,
+      recorded: 11,
+      reported: 0,
+      pending: 11,
+      failed: 0,
+      included: 0,
+      overage: 11,
+    });
+  });
+
+  it('with a subscription: its current period, the plan\'s included quantity and the overage, as reporting progresses', async () => {
+    const start = nowS() - 10 * DAY;
+    const a = await linkedAccount({ period: { start, end: start + 30 * DAY }, priceId: 'price_basic_monthly' });
+    const token = await tokenFor({ sub: a.id });
+    await record([
+      { accountId: a.accountId, quantity: 1000, idempotencyKey: key(), timestamp: start - 60 }, // previous period
+      { accountId: a.accountId, quantity: 60, idempotencyKey: key(), timestamp: start },
+      { accountId: a.accountId, quantity: 70, idempotencyKey: key(), timestamp: nowS() - 100 },
+    ]);
+    const pending = await get(token);
+    expect(pending.body).toMatchObject({
+      customerId: a.customer,
+      period: { start: new Date(start * 1000).toISOString(), end: new Date((start + 30 * DAY) * 1000).toISOString(), source: 'subscription' },
+      plan: { priceId: 'price_basic_monthly' },
+      recorded: 130, reported: 0, pending: 130, included: 100, overage: 30,
+    });
+    await report();
+    const reported = await get(token, '', '/api/billing/usage');
+    expect(reported.body).toMatchObject({ success: true, data: { recorded: 130, reported: 130, pending: 0, included: 100, overage: 30 } });
+  });
+
+  it('?source=stripe shows Stripe\'s meter summaries for the same period beside the ledger', async () => {
+    const start = Math.floor((nowS() - 5 * DAY) / 60) * 60;
+    const a = await linkedAccount({ period: { start, end: start + 30 * DAY }, priceId: 'price_pro_monthly' });
+    const token = await tokenFor({ sub: a.id });
+    await record([
+      { accountId: a.accountId, quantity: 400, idempotencyKey: key(), timestamp: start - 3600 },
+      { accountId: a.accountId, quantity: 1200, idempotencyKey: key(), timestamp: start + 3600 },
+    ]);
+    const before = await get(token, '?source=stripe');
+    expect(before.body).toMatchObject({ recorded: 1200, pending: 1200, included: 1000, overage: 200, stripe: { meterId: 'mtr_double_events', customerId: a.customer, aggregatedValue: 0 } });
+    await report();
+    const after = await get(token, '?source=stripe');
+    expect(after.body).toMatchObject({ recorded: 1200, reported: 1200, stripe: { aggregatedValue: 1200, start: new Date(start * 1000).toISOString() } });
+    expect((await get(token, '?source=ledger')).status).toBe(400);
+  });
+
+  it('organization members read their organization\'s usage; others do not see it', async () => {
+    const org = await linkedAccount({ kind: 'organization' });
+    await record([{ accountId: org.accountId, quantity: 42, idempotencyKey: key() }]);
+    await report();
+    for (const role of ['owner', 'member']) {
+      const res = await get(await tokenFor({ sub: uid('u'), org: org.id, role }));
+      expect(res.body).toMatchObject({ accountId: org.accountId, accountType: 'organization', recorded: 42, reported: 42 });
+    }
+    expect((await get(await tokenFor({ sub: uid('u') }))).body.recorded).toBe(0);
+  });
+
+  it('is rate limited like the other user endpoints', async () => {
+    stack.setEnv({ RATE_LIMIT_USER: '2/1m' });
+    try {
+      const token = await tokenFor({ sub: uid('u') });
+      expect((await get(token)).status).toBe(200);
+      expect((await get(token)).status).toBe(200);
+      const limited = await get(token);
+      expect(limited.status).toBe(429);
+      expect(limited.headers.get('retry-after')).toBeTruthy();
+    } finally {
+      stack.setEnv({ RATE_LIMIT_USER: undefined });
+    }
+  });
+});
