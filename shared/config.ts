@@ -68,8 +68,9 @@ const schema = z.object({
   STRIPE_PRICE_ID: z.string().startsWith('price_', 'must be a Stripe price id').optional(),
   STRIPE_PRICE_IDS: list.default([]),
   STRIPE_API_BASE: url.optional(),
-  STRIPE_TIMEOUT_MS: positiveInt.default(8000),
-  STRIPE_MAX_RETRIES: z.coerce.number().int().min(0).max(5).default(2),
+  // Worst case (1 + retries) x timeout stays under Netlify's 10 s synchronous limit.
+  STRIPE_TIMEOUT_MS: positiveInt.default(4000),
+  STRIPE_MAX_RETRIES: z.coerce.number().int().min(0).max(5).default(1),
   STRIPE_TRIAL_DAYS: z.coerce.number().int().min(0).default(0),
   STRIPE_ALLOW_PROMOTION_CODES: bool.default(false),
   STRIPE_AUTOMATIC_TAX: bool.default(false),

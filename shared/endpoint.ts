@@ -85,7 +85,8 @@ export function defineEndpoint(name: string, routes: Partial<Record<Method, Rout
     const requestId = ctx.requestId || req.headers.get('x-nf-request-id') || randomUUID();
     const log = createLogger({ function: name, requestId });
     let accountId: string | undefined;
-    let headers = new Headers();
+    // The seed's open CORS until the configuration (which may narrow it) is read.
+    let headers = corsHeaders(req.headers.get('origin'), undefined);
 
     const respond = (status: number, body: unknown): Response => {
       headers.set('x-request-id', requestId);

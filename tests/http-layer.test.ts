@@ -89,3 +89,30 @@ describe('dependencies down', () => {
     }
   });
 });
+
+describe('request log', () => {
+  it('writes one JSON line per request with no token or email in it', async () => {
+    const lines: string[] = [];
+    const original = { log: console.log, error: console.error };
+    console.log = (l: string) => lines.push(l);
+    console.error = (l: string) => lines.push(l);
+    stack.setEnv({ LOG_LEVEL: 'info' });
+    const user = uid('u');
+    const token = await tokenFor({ sub: user, email: 'secret.person@example.com' });
+    try {
+      await call(subscription, 'GET', '/api/stripe/subscription', { token });
+    } finally {
+      console.log = original.log;
+      console.error = original.error;
+      stack.setEnv({ LOG_LEVEL: 'silent' });
+    }
+    const requests = lines.map((l) => JSON.parse(l)).filter((l) => l.event === 'request');
+    expect(requests).toHaveLength(1);
+    expect(requests[0]).toMatchObject({ function: 'subscription', method: 'GET', path: '/api/stripe/subscription', status: 200, accountId: `user:${user}` });
+    expect(typeof requests[0].durationMs).toBe('number');
+    expect(requests[0].requestId).toBeTruthy();
+    const all = lines.join('\n');
+    expect(all).not.toContain('secret.person');
+    expect(all).not.toContain(token);
+  });
+});

@@ -97,12 +97,12 @@ describe.each(KINDS)('adapter, %s events', (kind) => {
       ['text/csv', Buffer.from('a,b\n1,2\n'), false],
     ];
     for (const [type, bytes, binary] of cases) {
-      const h = toLambda(async () => new Response(bytes, { headers: type ? { 'content-type': type } : {} }));
+      const h = toLambda(async () => new Response(new Uint8Array(bytes), { headers: type ? { 'content-type': type } : {} }));
       const res = await invoke(h, kind, { method: 'GET', path: '/p' });
       expect(res.raw.isBase64Encoded, String(type)).toBe(binary);
       expect(res.bytes.equals(bytes), String(type)).toBe(true);
     }
-    const gz = toLambda(async () => new Response(png, { headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' } }));
+    const gz = toLambda(async () => new Response(new Uint8Array(png), { headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' } }));
     expect((await invoke(gz, kind, { method: 'GET', path: '/p' })).raw.isBase64Encoded).toBe(true);
   });
 

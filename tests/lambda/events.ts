@@ -73,7 +73,8 @@ function v2(d: Described, kind: 'function-url' | 'http-api'): LambdaHttpEventV2 
   const stage = d.stage ?? '$default';
   const rawPath = stage === '$default' || kind === 'function-url' ? d.path : `/${stage}${d.path}`;
   const t = now();
-  const event: LambdaHttpEventV2 & Record<string, unknown> = {
+  const b = bodyOf(d);
+  return {
     version: '2.0',
     routeKey: kind === 'function-url' ? '$default' : `ANY ${d.path}`,
     rawPath,
@@ -93,11 +94,9 @@ function v2(d: Described, kind: 'function-url' | 'http-api'): LambdaHttpEventV2 
       time: clf(t),
       timeEpoch: t.getTime(),
     } as LambdaHttpEventV2['requestContext'],
+    ...(b.body !== undefined ? { body: b.body } : {}), // 2.0 leaves `body` out when there is none
+    isBase64Encoded: b.isBase64Encoded,
   };
-  const b = bodyOf(d);
-  if (b.body !== undefined) event.body = b.body;
-  event.isBase64Encoded = b.isBase64Encoded;
-  return event;
 }
 
 /** 1.0 (REST API): names as sent, `headers` keeps the last value, `multiValueHeaders` all; query decoded. */
@@ -166,7 +165,7 @@ export function eventFor(kind: Kind, d: Described): LambdaHttpEventV1 | LambdaHt
   return kind === 'rest-api' ? v1(d) : v2(d, kind);
 }
 
-export const lambdaContext = (awsRequestId = randomUUID()): LambdaContext => ({
+export const lambdaContext = (awsRequestId: string = randomUUID()): LambdaContext => ({
   awsRequestId,
   functionName: 'billing-test',
   getRemainingTimeInMillis: () => 29_000,

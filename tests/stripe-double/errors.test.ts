@@ -44,7 +44,7 @@ describe('errors', () => {
   });
 
   it('missing, empty and malformed parameters are 400s with Stripe codes', async () => {
-    const missing = await stripeError(stripe.billing.meterEvents.create({ payload: { value: '1' } } as Stripe.Billing.MeterEventCreateParams));
+    const missing = await stripeError(stripe.billing.meterEvents.create({ payload: { value: '1' } } as unknown as Stripe.Billing.MeterEventCreateParams));
     expect(missing).toMatchObject({ statusCode: 400, code: 'parameter_missing', param: 'event_name', message: 'Missing required param: event_name.' });
     const empty = await stripeError(stripe.subscriptions.create({ customer: '', items: [{ price: 'price_basic_monthly' }] }));
     expect(empty).toMatchObject({ code: 'parameter_invalid_empty', param: 'customer' });

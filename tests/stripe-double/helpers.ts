@@ -100,10 +100,9 @@ export async function subscribe(
     success_url: 'https://app.example.com/ok',
     subscription_data: { metadata: { account_id: 'acct_1' } },
   });
-  const done = await double.actions.completeCheckout(session.id, {
+  return double.actions.completeCheckout(session.id, {
     ...(opts.trialDays !== undefined ? { trialDays: opts.trialDays } : {}),
     ...(opts.paymentFails !== undefined ? { paymentFails: opts.paymentFails } : {}),
     ...(opts.deliver !== undefined ? { deliver: opts.deliver } : {}),
   });
-  return { customer, session, ...done };
 }

@@ -95,7 +95,7 @@ describe('accounts without a Stripe customer yet', () => {
     const user = uid('u');
     const token = await tokenFor({ sub: user, email: 'late@example.com' });
     await record([
-      { accountId: `user:${user}`, quantity: 11, idempotencyKey: key(), timestamp: nowS() - 3600 },
+      { accountId: `user:${user}`, quantity: 11, idempotencyKey: key(), timestamp: nowS() - 60 },
       { accountId: `user:${user}`, quantity: 12, idempotencyKey: key() },
     ]);
     expect(await report()).toMatchObject({ claimed: 0, stripeCalls: 0 });
@@ -111,8 +111,14 @@ describe('accounts without a Stripe customer yet', () => {
 
     expect(await report()).toMatchObject({ reported: 2, quantity: 23 });
     expect(await stripeTotal(s, account!.stripe_customer_id!)).toBe(23);
+    // The subscription's first period starts at checkout, after this usage: the ledger and
+    // Stripe both hold it, at its own time, outside the new period.
     const after = await call(usage, 'GET', '/api/stripe/usage', { token });
-    expect(after.body).toMatchObject({ recorded: 23, reported: 23, pending: 0 });
+    expect(after.body).toMatchObject({ period: { source: 'subscription' }, customerId: account!.stripe_customer_id, pending: 0 });
+    const [row] = await stack.sql<{ reported: number }[]>`
+      select sum(r.quantity)::int as reported from billing_usage_records r join billing_usage_batches b on b.id = r.batch_id
+      where r.account_id = ${`user:${user}`} and b.status = 'reported'`;
+    expect(row?.reported).toBe(23);
   });
 });
 
@@ -143,7 +149,7 @@ describe('exactly once under concurrency and failure', () => {
       create trigger refuse_reported before update on billing_usage_batches for each row when (new.status = 'reported') execute function pg_temp_refuse();`);
     let crashed;
     try {
-      crashed = await report({ leaseSeconds: 1 });
+      crashed = await report({ leaseSeconds: 2 });
     } finally {
       await stack.sql.unsafe('drop trigger refuse_reported on billing_usage_batches; drop function pg_temp_refuse();');
     }
@@ -154,7 +160,7 @@ describe('exactly once under concurrency and failure', () => {
 
     // While the lease holds, nobody re-sends.
     expect(await report()).toMatchObject({ claimed: 0, stripeCalls: 0 });
-    await new Promise((r) => setTimeout(r, 1100));
+    await new Promise((r) => setTimeout(r, 2100));
     const posts = meterEventPosts(s);
     const rerun = await report();
     expect(rerun).toMatchObject({ claimed: 3, reported: 3, duplicates: 3, stripeCalls: 3 });
