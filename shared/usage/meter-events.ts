@@ -72,7 +72,7 @@ function backoffMs(attempt: number, baseMs: number, err: unknown): number {
 export function meterEventParams(batch: UsageBatch, eventName: string): Stripe.Billing.MeterEventCreateParams {
   return {
     event_name: eventName,
-    identifier: `${batch.identifier}:${batch.attempts}`,
+    identifier: batch.identifier,
     timestamp: batch.event_timestamp,
     payload: { stripe_customer_id: batch.customer_id, value: String(batch.quantity) },
   };

@@ -44,7 +44,6 @@ create table if not exists billing_usage_records (
 );
 create index if not exists billing_usage_records_period_idx on billing_usage_records (account_id, occurred_at);
 create index if not exists billing_usage_records_unclaimed_idx on billing_usage_records (account_id) where batch_id is null;
-create index if not exists billing_usage_records_batch_idx on billing_usage_records (batch_id);
 
 alter table billing_usage_batches enable row level security;
 alter table billing_usage_records enable row level security;
@@ -90,7 +89,9 @@ $$;
 -- for the length of this call), so two reporters never put a record in two batches nor
 -- give two batches the same number.
 create or replace function billing_usage_claim(p jsonb)
-returns jsonb language plpgsql set search_path = public as $$
+returns jsonb language plpgsql
+-- Grouping a large backlog sorts in memory rather than on disk.
+set search_path = public set work_mem = '64MB' as $$
 declare
   lease interval := make_interval(secs => coalesce((p->>'lease_seconds')::integer, 120));
   max_batches integer := coalesce((p->>'max_batches')::integer, 200);

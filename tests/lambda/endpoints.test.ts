@@ -164,6 +164,14 @@ describe.each(KINDS)('endpoints on Lambda, %s events', (kind) => {
     expect(res.body).toEqual({ success: true, data: { received: true, ignored: true }, error: null });
   });
 
+  it('POST webhook: a body over 1 MiB is refused with 413 before it is verified', async () => {
+    const res = await invoke(webhook, kind, {
+      method: 'POST', path: '/api/stripe/webhook', headers: [['Stripe-Signature', 't=1,v1=00']], body: Buffer.alloc(1024 * 1024 + 1, 0x20), base64: true,
+    });
+    expect(res.status).toBe(413);
+    expect(res.body).toMatchObject({ code: 'PAYLOAD_TOO_LARGE' });
+  });
+
   it('POST webhook: a tampered base64 body is refused with 400 and nothing is recorded', async () => {
     const { id, payload, signature } = customerCreated();
     const tampered = Buffer.from(payload, 'utf8');

@@ -41,6 +41,10 @@ const clf = (d: Date) =>
   `${String(d.getUTCDate()).padStart(2, '0')}/${d.toLocaleString('en-US', { month: 'short', timeZone: 'UTC' })}/${d.getUTCFullYear()}:` +
   `${d.toISOString().slice(11, 19)} +0000`;
 
+/** The Content-Length a client sends with the body (API Gateway passes it through). */
+const lengthOf = (d: Described): Array<[string, string]> =>
+  d.body === undefined ? [] : [['Content-Length', String(typeof d.body === 'string' ? Buffer.byteLength(d.body) : d.body.length)]];
+
 function bodyOf(d: Described): { body: string | undefined; isBase64Encoded: boolean } {
   if (d.body === undefined) return { body: undefined, isBase64Encoded: false };
   const bytes = typeof d.body === 'string' ? Buffer.from(d.body, 'utf8') : d.body;
@@ -54,7 +58,7 @@ function v2(d: Described, kind: 'function-url' | 'http-api'): LambdaHttpEventV2 
   const domainPrefix = kind === 'function-url' ? 'a1b2c3d4e5f6g7h8i9j0k1l2m3n4o5p6' : 'r3pmxmplak';
   const domainName = kind === 'function-url' ? `${domainPrefix}.lambda-url.us-east-2.on.aws` : `${domainPrefix}.execute-api.us-east-2.amazonaws.com`;
   const given: Record<string, string> = {};
-  for (const [k, v] of d.headers ?? []) {
+  for (const [k, v] of [...(d.headers ?? []), ...lengthOf(d)]) {
     const name = k.toLowerCase();
     given[name] = name in given ? `${given[name]},${v}` : v;
   }
@@ -111,6 +115,7 @@ function v1(d: Described): LambdaHttpEventV1 & Record<string, unknown> {
     ['X-Forwarded-Port', '443'],
     ['X-Forwarded-Proto', 'https'],
     ...(d.headers ?? []),
+    ...lengthOf(d),
     // REST APIs pass the Cookie header through like any other.
     ...(d.cookies?.length ? ([['Cookie', d.cookies.join('; ')]] as Array<[string, string]>) : []),
   ];

@@ -88,7 +88,7 @@ describe('template.yaml', () => {
 
     const used = new Set<string>();
     for (const [name, value] of Object.entries(env)) {
-      if (typeof value === 'string') continue; // fixed values (NODE_ENV, NODE_OPTIONS)
+      if (typeof value === 'string') continue; // fixed values (NODE_ENV)
       expect(template.Parameters, name).toHaveProperty(value.Ref);
       used.add(value.Ref);
       if (/SECRET|_KEY$|TOKEN|^DATABASE_URL$/.test(name)) expect(template.Parameters[value.Ref]!.NoEcho, `${name} is a secret`).toBe(true);

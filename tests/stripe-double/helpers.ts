@@ -106,3 +106,9 @@ export async function subscribe(
     ...(opts.deliver !== undefined ? { deliver: opts.deliver } : {}),
   });
 }
+
+/** The double's clock reads whole seconds of wall time: times set "now" fall between a reading before and one after. */
+export function clockSpan(double: StripeDouble): { from: number; contains(t: number | null | undefined): boolean } {
+  const from = double.clock.now();
+  return { from, contains: (t) => typeof t === 'number' && t >= from && t <= double.clock.now() };
+}
