@@ -15,10 +15,10 @@ import { usageView } from '../shared/usage/view.ts';
 export default defineEndpoint('usage', {
   GET: {
     auth: 'user',
-    async handle({ cfg, url, principal }) {
+    async handle({ cfg, log, url, principal }) {
       const source = url.searchParams.get('source');
       if (source !== null && source !== 'stripe') throw badRequest('source must be "stripe" when given');
-      return usageView(cfg, getStore(cfg), principal, source === 'stripe');
+      return usageView(cfg, log, getStore(cfg), principal, source === 'stripe');
     },
   },
   POST: {

@@ -59,11 +59,12 @@ async function checkedOut(opts: { deliver?: boolean; trialDays?: number; payment
 async function expectSameAsStripe(customer: string) {
   const theirs = [...s.double.state.subscriptions.values()].filter((x) => x.customer === customer);
   const ours = await stack.sql<{ id: string; status: string; cancel_at_period_end: boolean; current_period_end: Date | null }[]>`
-    select id, status, cancel_at_period_end, current_period_end from billing_subscriptions where customer_id = ${customer} order by id`;
-  expect(ours.map((r) => ({ id: r.id, status: r.status, cancel: r.cancel_at_period_end, end: r.current_period_end?.getTime() ?? null })))
+    select id, status, cancel_at_period_end, current_period_end from billing_subscriptions where customer_id = ${customer}`;
+  const byId = (a: { id: string }, b: { id: string }) => (a.id < b.id ? -1 : 1);
+  expect(ours.map((r) => ({ id: r.id, status: r.status, cancel: r.cancel_at_period_end, end: r.current_period_end?.getTime() ?? null })).sort(byId))
     .toEqual(theirs
       .map((x) => ({ id: x.id, status: x.status, cancel: x.cancel_at_period_end, end: (x.items.data[0]?.current_period_end ?? 0) * 1000 }))
-      .sort((a, b) => a.id.localeCompare(b.id)));
+      .sort(byId));
 }
 
 describe('receiving', () => {

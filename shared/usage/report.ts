@@ -175,7 +175,9 @@ export async function reportUsage(deps: { store: Store; stripe: Stripe; log: Log
     const byCustomer = new Map<string, Leased[]>();
     for (const b of claimed) {
       const leased = { ...b, leaseDeadline: now + b.lease_ms_left - Math.min(5000, b.lease_ms_left / 10) };
-      byCustomer.set(b.customer_id, [...(byCustomer.get(b.customer_id) ?? []), leased]);
+      const list = byCustomer.get(b.customer_id);
+      if (list) list.push(leased);
+      else byCustomer.set(b.customer_id, [leased]);
     }
     await pool([...byCustomer.values()], options.concurrency, (batches) => reportCustomer(run, batches, claimed[0]!.lease_token));
     if (claimed.length < options.maxBatchesPerClaim) break;

@@ -6,6 +6,7 @@
 import { accessFor } from '../access.ts';
 import type { Principal } from '../auth.ts';
 import { required, type Config } from '../config.ts';
+import { describeError, type Logger } from '../log.ts';
 import type { Store } from '../store/index.ts';
 import { stripeClient } from '../stripe.ts';
 import { minuteAligned, usagePeriod, type UsagePeriod } from './period.ts';
@@ -16,7 +17,9 @@ export interface StripeUsage {
   /** The period widened to whole minutes, as Stripe's summaries require. */
   start: string;
   end: string;
-  aggregatedValue: number;
+  /** null when Stripe could not be read (see `error`). */
+  aggregatedValue: number | null;
+  error?: string;
 }
 
 export interface UsageView {
@@ -36,14 +39,14 @@ export interface UsageView {
   stripe?: StripeUsage;
 }
 
-export async function usageView(cfg: Config, store: Store, principal: Principal, withStripe: boolean): Promise<UsageView> {
+export async function usageView(cfg: Config, log: Logger, store: Store, principal: Principal, withStripe: boolean): Promise<UsageView> {
   const view = await store.getAccount(principal.accountId);
   const subscription = accessFor(view.subscriptions, cfg.PAST_DUE_GRACE_DAYS).subscription;
   const period = usagePeriod(subscription);
   const customerId = view.account?.stripe_customer_id ?? subscription?.customer_id ?? null;
   const [totals, stripe] = await Promise.all([
     store.usageTotals(principal.accountId, period.start, period.end),
-    withStripe ? stripeUsage(cfg, customerId, period) : Promise.resolve(undefined),
+    withStripe ? stripeUsage(cfg, log, customerId, period) : Promise.resolve(undefined),
   ]);
   const priceId = period.source === 'subscription' ? (subscription?.price_id ?? null) : null;
   const included = (priceId && cfg.USAGE_INCLUDED[priceId]) || 0;
@@ -63,13 +66,19 @@ export async function usageView(cfg: Config, store: Store, principal: Principal,
   };
 }
 
-async function stripeUsage(cfg: Config, customerId: string | null, period: UsagePeriod): Promise<StripeUsage> {
+async function stripeUsage(cfg: Config, log: Logger, customerId: string | null, period: UsagePeriod): Promise<StripeUsage> {
   const meterId = required('STRIPE_METER_ID');
   const { start, end } = minuteAligned(period);
   const base = { meterId, customerId, start: new Date(start * 1000).toISOString(), end: new Date(end * 1000).toISOString() };
   if (!customerId) return { ...base, aggregatedValue: 0 };
-  const summaries = await stripeClient(cfg)
-    .billing.meters.listEventSummaries(meterId, { customer: customerId, start_time: start, end_time: end, limit: 100 })
-    .autoPagingToArray({ limit: 1000 });
-  return { ...base, aggregatedValue: summaries.reduce((sum, s) => sum + s.aggregated_value, 0) };
+  try {
+    const summaries = await stripeClient(cfg)
+      .billing.meters.listEventSummaries(meterId, { customer: customerId, start_time: start, end_time: end, limit: 100 })
+      .autoPagingToArray({ limit: 1000 });
+    return { ...base, aggregatedValue: summaries.reduce((sum, s) => sum + s.aggregated_value, 0) };
+  } catch (err) {
+    // The ledger is still worth answering with; Stripe's side is marked missing, not guessed.
+    log.warn('usage_stripe_summaries_failed', describeError(err));
+    return { ...base, aggregatedValue: null, error: 'Stripe could not be read; try again shortly' };
+  }
 }

@@ -7,7 +7,9 @@
 -- failed when Stripe refuses it for good. Reporters never hold a transaction across the
 -- Stripe call (supabase-js cannot): they claim in one SQL call, call Stripe, then mark
 -- in another. A reporter that dies between the two leaves its batch pending; once the
--- lease expires another reporter re-sends it with the same identifier.
+-- lease expires another reporter re-sends it with the same identifier. Stripe refuses an
+-- identifier it has seen within at least the last 24 hours ("An event already exists with
+-- identifier ..."), which the reporter takes as delivered; leases last minutes, far inside.
 
 create table if not exists billing_usage_batches (
   id              bigint generated always as identity primary key,

@@ -94,6 +94,20 @@ describe('GET usage', () => {
     expect((await get(token, '?source=ledger')).status).toBe(400);
   });
 
+  it('when Stripe cannot be read, still answers the ledger and says Stripe\'s side is missing', async () => {
+    const a = await linkedAccount();
+    await record([{ accountId: a.accountId, quantity: 3, idempotencyKey: key() }]);
+    await report();
+    s.double.faults.inject({ method: 'GET', path: /event_summaries/, status: 503, times: 5 });
+    try {
+      const res = await get(await tokenFor({ sub: a.id }), '?source=stripe');
+      expect(res.status).toBe(200);
+      expect(res.body).toMatchObject({ recorded: 3, reported: 3, stripe: { customerId: a.customer, aggregatedValue: null, error: expect.any(String) } });
+    } finally {
+      s.double.faults.clear();
+    }
+  });
+
   it('organization members read their organization\'s usage; others do not see it', async () => {
     const org = await linkedAccount({ kind: 'organization' });
     await record([{ accountId: org.accountId, quantity: 42, idempotencyKey: key() }]);
