@@ -67,6 +67,18 @@ export function packagesOf(metafile: Metafile): string[] {
   return [...names].sort();
 }
 
+/** The output files a cold start loads: the entry and what it imports statically. */
+function staticClosure(metafile: Metafile, entry: string): string[] {
+  const seen = new Set<string>();
+  const visit = (f: string) => {
+    if (seen.has(f)) return;
+    seen.add(f);
+    for (const i of metafile.outputs[f]?.imports ?? []) if (i.kind === 'import-statement' && !i.external) visit(i.path);
+  };
+  visit(entry);
+  return [...seen];
+}
+
 // Some CommonJS dependencies call require() for Node built-ins; an ES module has no
 // require of its own, so the bundle gets one.
 const REQUIRE_SHIM = "import{createRequire as __cr}from'node:module';const require=__cr(import.meta.url);";
@@ -78,7 +90,8 @@ export async function buildLambdas(opts: { root?: string; outdir?: string; only?
   if (!opts.only) rmSync(outdir, { recursive: true, force: true }); // no stale functions left behind
   return Promise.all(
     fns.map(async (fn): Promise<BundleResult> => {
-      const file = join(outdir, fn.name, 'index.mjs');
+      const dir = join(outdir, fn.name);
+      const file = join(dir, 'index.mjs');
       const source = fn.entry
         ? { entryPoints: [fn.entry] }
         : {
@@ -94,7 +107,13 @@ export async function buildLambdas(opts: { root?: string; outdir?: string; only?
           };
       const result = await build({
         ...source,
-        outfile: file,
+        // Code behind a dynamic import (supabase-js, used only when configured) goes to a
+        // chunk that is loaded on first use, so it costs nothing at cold start otherwise.
+        outdir: dir,
+        splitting: true,
+        entryNames: 'index',
+        chunkNames: 'chunks/[name]-[hash]',
+        outExtension: { '.js': '.mjs' },
         bundle: true,
         platform: 'node',
         target: 'node20',
@@ -106,11 +125,12 @@ export async function buildLambdas(opts: { root?: string; outdir?: string; only?
         metafile: true,
         logLevel: 'warning',
       });
-      const code = readFileSync(file);
+      const loaded = staticClosure(result.metafile, relative(process.cwd(), file));
+      const code = Buffer.concat(loaded.map((f) => readFileSync(resolve(process.cwd(), f))));
       return {
         name: fn.name,
         file,
-        bytes: statSync(file).size,
+        bytes: code.length,
         gzipBytes: gzipSync(code).length,
         packages: packagesOf(result.metafile),
         metafile: result.metafile,

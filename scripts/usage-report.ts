@@ -11,7 +11,7 @@
  */
 import { parseArgs } from 'node:util';
 import { loadDotEnv } from '../dev/dotenv.ts';
-import { config } from '../shared/config.ts';
+import { config, ConfigError } from '../shared/config.ts';
 import { createLogger } from '../shared/log.ts';
 import { getStore } from '../shared/store/index.ts';
 import { runUsageReport } from '../shared/usage/run.ts';
@@ -31,7 +31,14 @@ if (!env.DATABASE_URL && !env.SUPABASE_URL && !env.STRIPE_SECRET_KEY && env.NODE
   console.log(`No DATABASE_URL or STRIPE_SECRET_KEY: using the npm run dev stack (${env.DATABASE_URL}, ${env.STRIPE_API_BASE})`);
 }
 
-const cfg = config();
+let cfg;
+try {
+  cfg = config();
+  if (!cfg.STRIPE_METER_EVENT_NAME) throw new ConfigError('STRIPE_METER_EVENT_NAME', 'is required to report usage (the meter\'s event name)');
+} catch (err) {
+  console.error(`Configuration error: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(2);
+}
 const store = getStore(cfg);
 const maxSeconds = args['max-seconds'] === undefined ? Infinity : Number(args['max-seconds']);
 if (!(maxSeconds > 0)) {

@@ -82,12 +82,21 @@ export class Store {
   }
 }
 
+function lazyRpc(load: () => Promise<Rpc>): Rpc {
+  let rpc: Promise<Rpc> | undefined;
+  return {
+    call: async (fn, p) => (await (rpc ??= load())).call(fn, p),
+    close: async () => (rpc ? (await rpc).close() : undefined),
+  };
+}
+
 let cached: { key: string; store: Store } | undefined;
 
 export function createStore(cfg: Config, fetchImpl?: typeof fetch): Store {
   if (cfg.DATABASE_URL) return new Store(createSqlRpc(cfg.DATABASE_URL, { max: cfg.DATABASE_POOL_MAX }));
-  if (cfg.SUPABASE_URL && cfg.SUPABASE_SERVICE_ROLE_KEY) {
-    return new Store(createSupabaseRpc(cfg.SUPABASE_URL, cfg.SUPABASE_SERVICE_ROLE_KEY, fetchImpl));
+  const { SUPABASE_URL: url, SUPABASE_SERVICE_ROLE_KEY: key } = cfg;
+  if (url && key) {
+    return new Store(lazyRpc(() => createSupabaseRpc(url, key, fetchImpl)));
   }
   throw new ConfigError('DATABASE_URL', 'or SUPABASE_URL is required');
 }

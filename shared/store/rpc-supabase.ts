@@ -1,5 +1,4 @@
 /** The Rpc over supabase-js (PostgREST `rpc`), for SUPABASE_URL + SUPABASE_SERVICE_ROLE_KEY. */
-import { createClient } from '@supabase/supabase-js';
 import type { WebSocketLikeConstructor } from '@supabase/realtime-js';
 import { UnavailableError } from '../errors.ts';
 import { assertFunctionName, type Rpc } from './rpc.ts';
@@ -14,7 +13,12 @@ class NoRealtimeSocket {
   }
 }
 
-export function createSupabaseRpc(url: string, serviceRoleKey: string, fetchImpl?: typeof fetch): Rpc {
+/**
+ * supabase-js is large, so it is imported on first use and only by deployments that use
+ * it (netlify.toml keeps it out of the bundles as an external module).
+ */
+export async function createSupabaseRpc(url: string, serviceRoleKey: string, fetchImpl?: typeof fetch): Promise<Rpc> {
+  const { createClient } = await import('@supabase/supabase-js');
   const client = createClient(url, serviceRoleKey, {
     auth: { persistSession: false, autoRefreshToken: false, detectSessionInUrl: false },
     realtime: { transport: NoRealtimeSocket as unknown as WebSocketLikeConstructor },
