@@ -10,7 +10,7 @@ import { requireBillingManager } from '../shared/auth.ts';
 import { readJson } from '../shared/body.ts';
 import { required } from '../shared/config.ts';
 import { ensureCustomer } from '../shared/customer.ts';
-import { defineEndpoint } from '../shared/endpoint.ts';
+import { defineEndpoint, userRoute } from '../shared/endpoint.ts';
 import { badRequest } from '../shared/errors.ts';
 import { safeRedirect } from '../shared/redirects.ts';
 import { getStore } from '../shared/store/index.ts';
@@ -26,9 +26,9 @@ const Body = z.strictObject({
 const DOUBLE_CLICK_WINDOW_MS = 30_000;
 
 export default defineEndpoint('checkout', {
-  POST: {
-    auth: 'user',
-    async handle({ req, cfg, principal: p }) {
+  POST: userRoute({
+    read: ({ cfg, principal }) => getStore(cfg).getAccount(principal.accountId),
+    async handle({ req, cfg, principal: p }, view) {
       requireBillingManager(p, cfg);
       const body = await readJson(req, Body);
       const defaultPrice = required('STRIPE_PRICE_ID');
@@ -37,10 +37,8 @@ export default defineEndpoint('checkout', {
       const successUrl = safeRedirect(body.successUrl, cfg.URL, `${cfg.DASHBOARD_PATH}?checkout=success`, 'successUrl');
       const cancelUrl = safeRedirect(body.cancelUrl, cfg.URL, `${cfg.DASHBOARD_PATH}?checkout=canceled`, 'cancelUrl');
 
-      const store = getStore(cfg);
-      const view = await store.getAccount(p.accountId);
       if (accessFor(view.subscriptions, cfg.PAST_DUE_GRACE_DAYS).hasAccess) throw badRequest('Already subscribed');
-      const customer = await ensureCustomer(cfg, store, p, view.account?.stripe_customer_id ?? null);
+      const customer = await ensureCustomer(cfg, getStore(cfg), p, view.account?.stripe_customer_id ?? null);
 
       // Metadata on the session and on the subscription, so every later event maps back.
       const metadata = { account_id: p.accountId, user_id: p.userId, ...(p.email ? { email: p.email } : {}) };
@@ -68,5 +66,5 @@ export default defineEndpoint('checkout', {
       if (!session.url) throw new Error('Checkout session has no URL');
       return { url: session.url, sessionId: session.id };
     },
-  },
+  }),
 });

@@ -7,7 +7,7 @@
 import * as z from 'zod';
 import { requireBillingManager } from '../shared/auth.ts';
 import { readJson } from '../shared/body.ts';
-import { defineEndpoint } from '../shared/endpoint.ts';
+import { defineEndpoint, userRoute } from '../shared/endpoint.ts';
 import { badRequest } from '../shared/errors.ts';
 import { safeRedirect } from '../shared/redirects.ts';
 import { getStore } from '../shared/store/index.ts';
@@ -16,17 +16,16 @@ import { stripeClient } from '../shared/stripe.ts';
 const Body = z.strictObject({ returnUrl: z.string().max(2048).optional() });
 
 export default defineEndpoint('portal', {
-  POST: {
-    auth: 'user',
-    async handle({ req, cfg, principal: p }) {
+  POST: userRoute({
+    read: ({ cfg, principal }) => getStore(cfg).getAccount(principal.accountId),
+    async handle({ req, cfg, principal: p }, view) {
       requireBillingManager(p, cfg);
       const body = await readJson(req, Body);
       const returnUrl = safeRedirect(body.returnUrl, cfg.URL, cfg.DASHBOARD_PATH, 'returnUrl');
-      const view = await getStore(cfg).getAccount(p.accountId);
       const customer = view.account?.stripe_customer_id;
       if (!customer || view.subscriptions.length === 0) throw badRequest('No active subscription');
       const session = await stripeClient(cfg).billingPortal.sessions.create({ customer, return_url: returnUrl });
       return { url: session.url };
     },
-  },
+  }),
 });

@@ -4,16 +4,15 @@
  * authenticated caller; an account with no subscription has state `none`.
  */
 import { accessFor } from '../shared/access.ts';
-import { defineEndpoint } from '../shared/endpoint.ts';
+import { defineEndpoint, userRoute } from '../shared/endpoint.ts';
 import { getStore } from '../shared/store/index.ts';
 
 const iso = (t: string | null) => (t === null ? null : new Date(t).toISOString());
 
 export default defineEndpoint('subscription', {
-  GET: {
-    auth: 'user',
-    async handle({ cfg, principal }) {
-      const view = await getStore(cfg).getAccount(principal.accountId);
+  GET: userRoute({
+    read: ({ cfg, principal }) => getStore(cfg).getAccount(principal.accountId),
+    async handle({ cfg, principal }, view) {
       const access = accessFor(view.subscriptions, cfg.PAST_DUE_GRACE_DAYS);
       const s = access.subscription;
       return {
@@ -39,5 +38,5 @@ export default defineEndpoint('subscription', {
         customerId: view.account?.stripe_customer_id ?? s?.customer_id ?? null,
       };
     },
-  },
+  }),
 });

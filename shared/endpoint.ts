@@ -36,8 +36,22 @@ export interface UserCall extends CallBase {
   principal: Principal;
 }
 
+/**
+ * A route for signed-in users. `read` must have no side effects: it runs beside the
+ * rate-limit check, so the read and the limiter cost one round trip together. `handle`
+ * runs once the limiter has allowed the call, with what `read` returned.
+ */
+export interface UserRoute<R> {
+  auth: 'user';
+  read?(call: UserCall): Promise<R>;
+  handle(call: UserCall, read: R): Promise<unknown>;
+}
+
+/** Types a user route from its `read` (a plain object literal would lose `R`). */
+export const userRoute = <R = undefined>(route: Omit<UserRoute<R>, 'auth'>): UserRoute<R> => ({ auth: 'user', ...route });
+
 type Route =
-  | { auth: 'user'; handle: (call: UserCall) => Promise<unknown> }
+  | UserRoute<unknown>
   // Server to server: BILLING_SERVICE_KEY, no rate limit (the caller is our own service).
   | { auth: 'service'; handle: (call: CallBase) => Promise<unknown> }
   | { auth: 'none'; handle: (call: CallBase) => Promise<unknown> };
@@ -115,19 +129,11 @@ export function defineEndpoint(name: string, routes: Partial<Record<Method, Rout
         const principal = await authenticate(req, cfg);
         accountId = principal.accountId;
         const call = { ...base, principal };
-        // A GET has no side effects, so its read runs beside the rate-limit check (one
-        // round trip instead of two); anything else waits for the limiter's answer.
-        if (req.method === 'GET') {
-          const work = route.handle(call);
-          work.catch(() => undefined); // the limiter's refusal takes precedence
-          const limitHeaders = await checkRateLimit(principal, cfg, log);
-          for (const [k, v] of Object.entries(limitHeaders)) headers.set(k, v);
-          data = await work;
-        } else {
-          const limitHeaders = await checkRateLimit(principal, cfg, log);
-          for (const [k, v] of Object.entries(limitHeaders)) headers.set(k, v);
-          data = await route.handle(call);
-        }
+        const reading = route.read ? route.read(call) : Promise.resolve(undefined);
+        reading.catch(() => undefined); // a refusal by the limiter takes precedence
+        const limitHeaders = await checkRateLimit(principal, cfg, log);
+        for (const [k, v] of Object.entries(limitHeaders)) headers.set(k, v);
+        data = await route.handle(call, await reading);
       } else if (route.auth === 'service') {
         checkServiceKey(req, required('BILLING_SERVICE_KEY'));
         data = await route.handle(base);
