@@ -2,7 +2,6 @@
  * POST /api/stripe/checkout (alias /api/billing/checkout): a Stripe Checkout Session in
  * subscription mode for the caller's billing account; answers its URL.
  */
-import { createHash } from 'node:crypto';
 // A namespace import lets the bundler drop what is unused (`{ z }` pulls in every locale).
 import * as z from 'zod';
 import { accessFor } from '../shared/access.ts';
@@ -14,7 +13,7 @@ import { defineEndpoint, userRoute } from '../shared/endpoint.ts';
 import { badRequest } from '../shared/errors.ts';
 import { safeRedirect } from '../shared/redirects.ts';
 import { getStore } from '../shared/store/index.ts';
-import { stripeClient, type Stripe } from '../shared/stripe.ts';
+import { idempotencyKey, stripeClient, type Stripe } from '../shared/stripe.ts';
 
 const Body = z.strictObject({
   priceId: z.string().max(255).optional(),
@@ -58,10 +57,10 @@ export default defineEndpoint('checkout', {
         ...(cfg.STRIPE_ALLOW_PROMOTION_CODES ? { allow_promotion_codes: true } : {}),
         ...(cfg.STRIPE_AUTOMATIC_TAX ? { automatic_tax: { enabled: true }, customer_update: { address: 'auto' } } : {}),
       };
-      const window = Math.floor(Date.now() / DOUBLE_CLICK_WINDOW_MS);
-      const fingerprint = createHash('sha256').update(JSON.stringify(params)).digest('hex').slice(0, 16);
+      // Same account, same parameters, same window: the same key, so Stripe replays the session.
+      const window = String(Math.floor(Date.now() / DOUBLE_CLICK_WINDOW_MS));
       const session = await stripeClient(cfg).checkout.sessions.create(params, {
-        idempotencyKey: `billing-checkout:${p.accountId}:${window}:${fingerprint}`,
+        idempotencyKey: idempotencyKey('checkout', p.accountId, window, JSON.stringify(params)),
       });
       if (!session.url) throw new Error('Checkout session has no URL');
       return { url: session.url, sessionId: session.id };

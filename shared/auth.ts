@@ -39,16 +39,20 @@ function keyFor(cfg: Config): { key: Uint8Array | JWTVerifyGetKey; algorithms: s
   return { key: new TextEncoder().encode(cfg.jwtSecret), algorithms: ['HS256'] };
 }
 
+/**
+ * Ids become database keys and Stripe metadata: at most 255 characters and no control
+ * characters or lone surrogates (Postgres refuses both). A token carrying anything else is invalid.
+ */
+const usableId = (v: unknown): v is string =>
+  typeof v === 'string' && v.length > 0 && v.length <= 255 && !/[\u0000-\u001f\u007f]|\p{Cs}/u.test(v);
+
 function claim(payload: JWTPayload, name: string): string | undefined {
-  const direct = payload[name];
-  if (typeof direct === 'string' && direct) return direct;
   // Supabase keeps custom claims the user cannot edit in app_metadata.
   const meta = payload['app_metadata'];
-  if (meta && typeof meta === 'object') {
-    const nested = (meta as Record<string, unknown>)[name];
-    if (typeof nested === 'string' && nested) return nested;
-  }
-  return undefined;
+  const value = payload[name] ?? (meta && typeof meta === 'object' ? (meta as Record<string, unknown>)[name] : undefined);
+  if (value === undefined || value === null || value === '') return undefined;
+  if (!usableId(value)) throw unauthorized('Invalid authentication token');
+  return value;
 }
 
 export async function authenticate(req: Request, cfg: Config): Promise<Principal> {
@@ -73,7 +77,7 @@ export async function authenticate(req: Request, cfg: Config): Promise<Principal
     throw unauthorized('Invalid authentication token');
   }
   const userId = payload.sub;
-  if (typeof userId !== 'string' || !userId || userId.length > 255) throw unauthorized('Invalid authentication token');
+  if (!usableId(userId)) throw unauthorized('Invalid authentication token');
   const orgId = claim(payload, cfg.JWT_ORG_CLAIM);
   const email = typeof payload['email'] === 'string' ? payload['email'] : undefined;
   return {

@@ -6,7 +6,7 @@
 import type { Principal } from './auth.ts';
 import type { Config } from './config.ts';
 import type { Store } from './store/index.ts';
-import { stripeClient } from './stripe.ts';
+import { idempotencyKey, stripeClient } from './stripe.ts';
 
 export async function ensureCustomer(cfg: Config, store: Store, p: Principal, stored: string | null): Promise<string> {
   if (stored) return stored;
@@ -17,7 +17,7 @@ export async function ensureCustomer(cfg: Config, store: Store, p: Principal, st
       // account, and Stripe refuses a replay of a key with different parameters.
       metadata: { account_id: p.accountId, ...(p.orgId ? { org_id: p.orgId } : {}) },
     },
-    { idempotencyKey: `billing-customer:${p.accountId}` },
+    { idempotencyKey: idempotencyKey('customer', p.accountId) },
   );
   const linked = await store.linkCustomer({ account_id: p.accountId, kind: p.accountKind, customer_id: customer.id });
   // Null only if this brand-new customer were already another account's: never expected.

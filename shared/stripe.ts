@@ -3,6 +3,7 @@
  * this file, so the others never load the SDK. STRIPE_API_BASE points it at the local
  * Stripe double (refused in production by config).
  */
+import { createHash } from 'node:crypto';
 import Stripe from 'stripe';
 import { required, type Config } from './config.ts';
 
@@ -32,4 +33,12 @@ export function stripeClient(cfg: Config): Stripe {
   });
   cached = { key, client };
   return client;
+}
+
+/**
+ * A Stripe idempotency key from what identifies the operation. Hashed, because account
+ * ids may hold any Unicode and a key travels in an HTTP header (ASCII, at most 255).
+ */
+export function idempotencyKey(operation: string, ...parts: string[]): string {
+  return `billing-${operation}-${createHash('sha256').update(parts.join('\n')).digest('hex')}`;
 }

@@ -1,22 +1,33 @@
-/** Placeholder pages at the URLs the double hands out (real pages come later). */
-function escape(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+/**
+ * The pages at the URLs the double hands out, as Stripe hosts them: Checkout (/c/pay/:id),
+ * the customer portal (/p/session/:id), and a plain invoice page (/i/:id).
+ */
+import { checkoutPage } from './pages/checkout.ts';
+import { escapeHtml, hostedPage } from './pages/layout.ts';
+import { portalPage } from './pages/portal.ts';
+
+function invoicePage(id: string): string {
+  return hostedPage('Invoice', `<div class="card"><h1>Invoice</h1><p class="muted">Invoice <code>${escapeHtml(id)}</code>: see GET /v1/invoices/${escapeHtml(id)}.</p></div>`, '');
 }
 
+const PAGES: Array<[RegExp, (id: string) => string]> = [
+  [/^\/c\/pay\/([^/]+)$/, checkoutPage],
+  [/^\/p\/session\/([^/]+)$/, portalPage],
+  [/^\/i\/([^/]+)(?:\/pdf)?$/, invoicePage],
+];
+
+/** The page for a GET of `path`, or undefined (server.ts answers 404). The name is server.ts's. */
 export function placeholderPage(path: string): { status: number; html: string } | undefined {
-  const kinds: Array<[RegExp, string]> = [
-    [/^\/c\/pay\/([^/]+)$/, 'Checkout'],
-    [/^\/p\/session\/([^/]+)$/, 'Customer portal'],
-    [/^\/i\/([^/]+)(\/pdf)?$/, 'Invoice'],
-  ];
-  for (const [pattern, title] of kinds) {
+  for (const [pattern, render] of PAGES) {
     const m = pattern.exec(path);
     if (!m) continue;
-    const id = escape(decodeURIComponent(m[1] ?? ''));
-    return {
-      status: 200,
-      html: `<!doctype html><html><head><meta charset="utf-8"><title>${title} (Stripe double)</title></head><body><h1>${title}</h1><p>Stripe double placeholder for <code>${id}</code>.</p></body></html>`,
-    };
+    let id: string;
+    try {
+      id = decodeURIComponent(m[1] ?? '');
+    } catch {
+      return undefined; // malformed %-escape: not a page
+    }
+    return { status: 200, html: render(id) };
   }
   return undefined;
 }

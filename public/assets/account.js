@@ -1,0 +1,125 @@
+/** The account page: sign in, access state and period, the billing portal, this period's usage. */
+import { billing, claims, day, getToken, header, setToken, showError, signOut, takeTokenFromFragment } from './session.js';
+import { site } from './site-config.js';
+
+header('account');
+document.title = `Account - ${site.name}`;
+const $ = (sel) => document.querySelector(sel);
+const params = new URLSearchParams(location.search);
+const errorBox = $('#error');
+const number = new Intl.NumberFormat('en-US');
+
+/** What each access state means to the customer. */
+const SUMMARY = {
+  none: () => 'You have no plan yet.',
+  trialing: (s) => `Your ${s.subscription.plan} trial runs until ${day(s.subscription.trialEnd)}.`,
+  active: (s) => `Your ${s.subscription.plan} plan is active.`,
+  past_due: (s) => `Your last payment failed. Update your payment method: access continues until ${day(s.accessUntil)}.`,
+  canceling: (s) => `Your ${s.subscription.plan} plan is canceled and ends on ${day(s.subscription.cancelAt ?? s.subscription.currentPeriodEnd)}. You have access until then.`,
+  ended: () => 'Your plan has ended.',
+};
+
+takeTokenFromFragment();
+if (getToken()) showAccount();
+else showSignIn();
+
+function showSignIn() {
+  $('#signin').hidden = false;
+  $('#signin-form').addEventListener('submit', (e) => {
+    e.preventDefault();
+    setToken($('#token').value);
+    const next = params.get('next');
+    // Only a path on this site: the parameter must not become an open redirect.
+    if (next && next.startsWith('/') && !next.startsWith('//')) location.assign(next);
+    else location.reload();
+  });
+}
+
+async function showAccount() {
+  const c = claims(getToken()) ?? {};
+  $('#who').textContent = `Signed in as ${c.sub ?? 'unknown'}${c.email ? ` (${c.email})` : ''}.`;
+  $('#account').hidden = false;
+  $('#signout').addEventListener('click', () => {
+    signOut();
+    location.assign('/account.html');
+  });
+  $('#portal').addEventListener('click', openPortal);
+  if (params.get('checkout') === 'success') notice('Thank you: your payment went through.');
+
+  try {
+    let sub = await billing.getSubscription();
+    // Stripe's webhook can arrive after the customer does: wait for it a little.
+    for (let i = 0; params.get('checkout') === 'success' && !sub.hasAccess && i < 10; i++) {
+      notice('Payment received; waiting for Stripe to confirm your subscription...');
+      await new Promise((r) => setTimeout(r, 1500));
+      sub = await billing.getSubscription();
+    }
+    if (params.get('checkout') === 'success') notice(sub.hasAccess ? 'Thank you: your subscription is confirmed.' : 'Stripe has not confirmed the payment yet: reload in a minute.');
+    renderSubscription(sub);
+  } catch (err) {
+    if (err.code === 'UNAUTHORIZED') {
+      signOut();
+      $('#account').hidden = true;
+      showSignIn();
+    }
+    showError(errorBox, err);
+  }
+  billing.getUsage().then(renderUsage, (err) => {
+    $('#usage-summary').textContent = 'Usage is not available right now.';
+    showError(errorBox, err);
+  });
+}
+
+function notice(text) {
+  $('#notice').textContent = text;
+  $('#notice').hidden = false;
+}
+
+function renderSubscription(s) {
+  $('#state').textContent = s.state;
+  $('#state').dataset.state = s.state;
+  $('#summary').textContent = (SUMMARY[s.state] ?? (() => `State: ${s.state}.`))(s);
+  const sub = s.subscription;
+  if (sub && s.state !== 'none') {
+    $('#plan').textContent = `${sub.plan ?? sub.priceId} (${sub.status})`;
+    $('#period').textContent = `${day(sub.currentPeriodStart)} to ${day(sub.currentPeriodEnd)}`;
+    const ends = sub.cancelAtPeriodEnd || sub.cancelAt || s.state === 'ended';
+    $('#until-label').textContent = ends ? 'Ends' : 'Renews';
+    $('#until').textContent = day(sub.cancelAt ?? sub.currentPeriodEnd);
+    $('#details').hidden = false;
+  }
+  $('#choose').hidden = s.hasAccess;
+  $('#portal').hidden = !(s.customerId && sub);
+}
+
+async function openPortal(e) {
+  const button = e.currentTarget;
+  button.disabled = true;
+  button.textContent = 'Opening the billing portal...';
+  try {
+    await billing.redirectToPortal({ returnUrl: '/account.html?portal=return' });
+  } catch (err) {
+    showError(errorBox, err);
+    button.disabled = false;
+    button.textContent = 'Manage billing';
+  }
+}
+
+function renderUsage(u) {
+  const unit = site.usageUnit;
+  const range = `${day(u.period.start)} to ${day(u.period.end)}`;
+  $('#usage-summary').textContent = u.included > 0
+    ? `${number.format(u.recorded)} of ${number.format(u.included)} ${unit} included (${range}).`
+    : `${number.format(u.recorded)} ${unit} (${range}).`;
+  $('#usage-summary').classList.remove('muted');
+  if (u.included > 0) {
+    $('.meter').hidden = false;
+    $('.meter-fill').style.width = `${Math.min(100, (u.recorded / u.included) * 100)}%`;
+  }
+  const parts = [];
+  if (u.overage > 0) parts.push(`${number.format(u.overage)} ${unit} over the plan.`);
+  if (u.pending > 0) parts.push(`${number.format(u.pending)} not yet reported to Stripe.`);
+  else if (u.recorded > 0) parts.push('All reported to Stripe.');
+  if (u.period.source === 'calendar_month') parts.push('No current billing period: showing this calendar month.');
+  $('#usage-detail').textContent = parts.join(' ');
+}

@@ -1,0 +1,168 @@
+/** Small helpers shared by the benchmark scripts: statistics, ports, child processes. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** The value below which a fraction `p` (0..1) of the sorted samples lie (nearest rank). */
+export function percentile(values: readonly number[], p: number): number {
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1));
+  return sorted[rank]!;
+}
+
+export function median(values: readonly number[]): number {
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+export const round = (n: number, digits = 1) => {
+  const f = 10 ** digits;
+  return Math.round(n * f) / f;
+};
+
+/** A TCP port that was free a moment ago on 127.0.0.1. */
+export function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolvePort(port));
+    });
+  });
+}
+
+/** A deterministic shuffle (LCG), so a run can be replayed from its seed. */
+export function shuffle<T>(items: readonly T[], seed: number): T[] {
+  const a = [...items];
+  let x = seed || 1;
+  for (let i = a.length - 1; i > 0; i--) {
+    x = (x * 1103515245 + 12345) % 2 ** 31;
+    const j = x % (i + 1);
+    [a[i], a[j]] = [a[j]!, a[i]!];
+  }
+  return a;
+}
+
+/** Runs `work` over `items` with at most `concurrency` in flight; results in input order. */
+export async function pool<T, R>(items: readonly T[], concurrency: number, work: (item: T, index: number) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(concurrency, items.length) }, async () => {
+      while (next < items.length) {
+        const i = next++;
+        out[i] = await work(items[i]!, i);
+      }
+    }),
+  );
+  return out;
+}
+
+/** Node arguments that run a TypeScript file the way `npx tsx` does. */
+export const tsNode = (file: string, args: string[] = []) => [process.execPath, ['--import', 'tsx', file, ...args]] as const;
+
+export interface ChildResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  timedOut: boolean;
+  ms: number;
+}
+
+/** Runs a child to completion, killing it (by its pid only) after `timeoutMs`. */
+export function runChild(
+  cmd: string,
+  args: readonly string[],
+  opts: { env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs: number; echo?: boolean },
+): Promise<ChildResult> {
+  const started = performance.now();
+  return new Promise((resolveRun, reject) => {
+    const child = spawn(cmd, args, { cwd: opts.cwd ?? ROOT, env: opts.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    let timedOut = false;
+    child.stdout.on('data', (c: Buffer) => {
+      stdout += c.toString('utf8');
+      if (opts.echo) process.stdout.write(c);
+    });
+    child.stderr.on('data', (c: Buffer) => {
+      stderr += c.toString('utf8');
+    });
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGKILL');
+    }, opts.timeoutMs);
+    child.once('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+    child.once('close', (code, signal) => {
+      clearTimeout(timer);
+      resolveRun({ code, signal, stdout, stderr, timedOut, ms: performance.now() - started });
+    });
+  });
+}
+
+/**
+ * Starts a long-running child that prints one JSON line when ready; resolves with that
+ * line and a stop function (SIGTERM to that pid, SIGKILL after 3 s).
+ */
+export function startChild<T>(
+  cmd: string,
+  args: readonly string[],
+  opts: { env: NodeJS.ProcessEnv; readyTimeoutMs?: number },
+): Promise<{ child: ChildProcess; ready: T; stderr: () => string; stop(): Promise<void> }> {
+  return new Promise((resolveStart, reject) => {
+    const child = spawn(cmd, args, { cwd: ROOT, env: opts.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let buffered = '';
+    let stderr = '';
+    let ready = false;
+    const exited = new Promise<void>((r) => child.once('close', () => r()));
+    const stop = async () => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGTERM');
+      const t = setTimeout(() => child.kill('SIGKILL'), 3000);
+      await exited;
+      clearTimeout(t);
+    };
+    const timer = setTimeout(() => {
+      void stop();
+      reject(new Error(`child did not become ready: ${args.join(' ')}\n${stderr.slice(-2000)}`));
+    }, opts.readyTimeoutMs ?? 30_000);
+    child.stderr.on('data', (c: Buffer) => {
+      stderr = (stderr + c.toString('utf8')).slice(-20_000);
+    });
+    child.stdout.on('data', (c: Buffer) => {
+      if (ready) return;
+      buffered += c.toString('utf8');
+      const nl = buffered.indexOf('\n');
+      if (nl < 0) return;
+      ready = true;
+      clearTimeout(timer);
+      try {
+        resolveStart({ child, ready: JSON.parse(buffered.slice(0, nl)) as T, stderr: () => stderr, stop });
+      } catch (err) {
+        void stop();
+        reject(err);
+      }
+    });
+    child.once('close', (code) => {
+      if (ready) return;
+      clearTimeout(timer);
+      reject(new Error(`child exited (${code}) before it was ready: ${args.join(' ')}\n${stderr.slice(-2000)}`));
+    });
+  });
+}
+
+/** `1234567` -> `1,206 KiB`-style sizes: KiB with no decimals. */
+export const kib = (bytes: number) => `${Math.round(bytes / 1024)} KiB`;
