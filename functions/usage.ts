@@ -6,21 +6,21 @@
  *   adds Stripe's meter event summaries for the same period.
  */
 import { readText } from '../shared/body.ts';
-import { defineEndpoint } from '../shared/endpoint.ts';
+import { defineEndpoint, userRoute } from '../shared/endpoint.ts';
 import { badRequest } from '../shared/errors.ts';
 import { getStore } from '../shared/store/index.ts';
 import { MAX_USAGE_BODY, parseUsageBody } from '../shared/usage/parse-records.ts';
-import { usageView } from '../shared/usage/view.ts';
+import { usageRead, usageView } from '../shared/usage/view.ts';
 
 export default defineEndpoint('usage', {
-  GET: {
-    auth: 'user',
-    async handle({ cfg, log, url, principal }) {
+  GET: userRoute({
+    read: ({ cfg, principal }) => usageRead(getStore(cfg), principal.accountId),
+    async handle({ cfg, log, url, principal }, overview) {
       const source = url.searchParams.get('source');
       if (source !== null && source !== 'stripe') throw badRequest('source must be "stripe" when given');
-      return usageView(cfg, log, getStore(cfg), principal, source === 'stripe');
+      return usageView(cfg, log, overview, principal, source === 'stripe');
     },
-  },
+  }),
   POST: {
     auth: 'service',
     async handle({ req, cfg }) {

@@ -7,7 +7,7 @@ import type { Rpc } from './rpc.ts';
 import { createSqlRpc } from './rpc-sql.ts';
 import { createSupabaseRpc } from './rpc-supabase.ts';
 import type { AccountView, CustomerLink, EventRecord, SubscriptionSnapshot } from './types.ts';
-import type { UsageBatch, UsageRecordInput, UsageRecordResult, UsageRelease, UsageTotals } from './types.ts';
+import type { UsageBatch, UsageRecordInput, UsageRecordResult, UsageRelease, UsageOverview, UsageTotals } from './types.ts';
 
 export * from './types.ts';
 
@@ -79,6 +79,10 @@ export class Store {
   /** The ledger for usage that occurred in [start, end). */
   usageTotals(accountId: string, start: string, end: string): Promise<UsageTotals> {
     return this.rpc.call('billing_usage_totals', { account_id: accountId, start, end });
+  }
+
+  usageOverview(accountId: string, month: { start: string; end: string }): Promise<UsageOverview> {
+    return this.rpc.call('billing_usage_overview', { account_id: accountId, month_start: month.start, month_end: month.end });
   }
 }
 

@@ -100,3 +100,10 @@ export interface UsageTotals {
   failed: number;
   records: number;
 }
+
+/** GET usage's one read: the account view, each subscription with its period's totals, and the month's. */
+export interface UsageOverview {
+  account: AccountRow | null;
+  subscriptions: Array<SubscriptionRow & { usage: UsageTotals }>;
+  month: UsageTotals;
+}

@@ -7,9 +7,8 @@ import { accessFor } from '../access.ts';
 import type { Principal } from '../auth.ts';
 import { required, type Config } from '../config.ts';
 import { describeError, type Logger } from '../log.ts';
-import type { Store } from '../store/index.ts';
-import { stripeClient } from '../stripe.ts';
-import { minuteAligned, usagePeriod, type UsagePeriod } from './period.ts';
+import type { Store, UsageOverview } from '../store/index.ts';
+import { calendarMonth, minuteAligned, usagePeriod, type UsagePeriod } from './period.ts';
 
 export interface StripeUsage {
   meterId: string;
@@ -39,15 +38,16 @@ export interface UsageView {
   stripe?: StripeUsage;
 }
 
-export async function usageView(cfg: Config, log: Logger, store: Store, principal: Principal, withStripe: boolean): Promise<UsageView> {
-  const view = await store.getAccount(principal.accountId);
-  const subscription = accessFor(view.subscriptions, cfg.PAST_DUE_GRACE_DAYS).subscription;
+/** What GET usage reads (one round trip), so it can run beside the rate-limit check. */
+export const usageRead = (store: Store, accountId: string, nowMs = Date.now()) => store.usageOverview(accountId, calendarMonth(nowMs));
+
+export async function usageView(cfg: Config, log: Logger, overview: UsageOverview, principal: Principal, withStripe: boolean): Promise<UsageView> {
+  const best = accessFor(overview.subscriptions, cfg.PAST_DUE_GRACE_DAYS).subscription;
+  const subscription = overview.subscriptions.find((s) => s.id === best?.id) ?? null;
   const period = usagePeriod(subscription);
-  const customerId = view.account?.stripe_customer_id ?? subscription?.customer_id ?? null;
-  const [totals, stripe] = await Promise.all([
-    store.usageTotals(principal.accountId, period.start, period.end),
-    withStripe ? stripeUsage(cfg, log, customerId, period) : Promise.resolve(undefined),
-  ]);
+  const customerId = overview.account?.stripe_customer_id ?? subscription?.customer_id ?? null;
+  const totals = period.source === 'subscription' && subscription ? subscription.usage : overview.month;
+  const stripe = withStripe ? await stripeUsage(cfg, log, customerId, period) : undefined;
   const priceId = period.source === 'subscription' ? (subscription?.price_id ?? null) : null;
   const included = (priceId && cfg.USAGE_INCLUDED[priceId]) || 0;
   return {
@@ -72,6 +72,8 @@ async function stripeUsage(cfg: Config, log: Logger, customerId: string | null, 
   const base = { meterId, customerId, start: new Date(start * 1000).toISOString(), end: new Date(end * 1000).toISOString() };
   if (!customerId) return { ...base, aggregatedValue: 0 };
   try {
+    // Only this optional path calls Stripe: the SDK is loaded here, not at cold start.
+    const { stripeClient } = await import('../stripe.ts');
     const summaries = await stripeClient(cfg)
       .billing.meters.listEventSummaries(meterId, { customer: customerId, start_time: start, end_time: end, limit: 100 })
       .autoPagingToArray({ limit: 1000 });
