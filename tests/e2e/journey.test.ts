@@ -1,0 +1,141 @@
+/**
+ * The whole loop in a real browser against `npm run dev` (Stripe double, no keys):
+ * sign in, pricing, subscribe, pay on the double's Checkout page, back on the account page
+ * `active` with the period, open the portal, cancel at period end, back `canceling`, with
+ * this period's usage shown. Each step leaves a screenshot in test-results/e2e/.
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { signDevToken } from '../../dev/token.ts';
+import { launchBrowser } from './browser.ts';
+import { startDevStack, type DevStack } from './dev-stack.ts';
+
+const OUT = join(import.meta.dirname, '../../test-results/e2e');
+/** What dev/start.ts sets when no key is given. */
+const DEV_SERVICE_KEY = 'dev-only-service-key-not-for-production';
+
+const day = (d: Date) => d.toLocaleDateString('en-US', { year: 'numeric', month: 'short', day: 'numeric', timeZone: 'UTC' });
+
+let stack: DevStack | undefined;
+let browser: Awaited<ReturnType<typeof launchBrowser>> | undefined;
+let page: Page;
+const pageErrors: string[] = [];
+
+beforeAll(async () => {
+  mkdirSync(OUT, { recursive: true });
+  // The browser first: without chromium there is no point starting the stack.
+  browser = await launchBrowser();
+  stack = await startDevStack(join(OUT, 'dev.log'));
+  page = await browser.context.newPage();
+  page.on('pageerror', (err) => pageErrors.push(`${page.url()}: ${err.message}`));
+  page.on('console', (msg) => {
+    if (msg.type() === 'error') pageErrors.push(`${page.url()}: ${msg.text()}`);
+  });
+}, 180_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await stack?.stop();
+}, 60_000);
+
+const shot = (name: string) => page.screenshot({ path: join(OUT, `${name}.png`), fullPage: true });
+
+describe('the billing loop in a browser', () => {
+  it('signs in, subscribes, pays, cancels in the portal, and shows state, period and usage', async () => {
+    const site = stack!.site;
+    const sub = `e2e_${Date.now().toString(36)}`;
+    const token = await signDevToken({ sub, email: `${sub}@example.com` });
+
+    // Sign in by pasting a token, as the page tells a developer to.
+    await page.goto(`${site}/account.html`);
+    await expect.poll(() => page.locator('#signin').isVisible()).toBe(true);
+    await expect(page.locator('#signin').innerText()).resolves.toContain('npm run token');
+    await page.fill('#token', token);
+    await shot('01-sign-in');
+    await page.click('#signin-form button[type=submit]');
+    await page.waitForSelector('#state[data-state="none"]');
+    await expect(page.locator('#who').innerText()).resolves.toContain(sub);
+    await expect(page.locator('#summary').innerText()).resolves.toBe('You have no plan yet.');
+    await shot('02-account-no-plan');
+
+    // Pricing: the two plans of the double's catalog.
+    await page.click('a[href="/pricing.html"]');
+    const plans = page.locator('.plan');
+    await expect.poll(() => plans.count()).toBe(2);
+    const basic = page.locator('.plan[data-price="price_basic_monthly"]');
+    const pro = page.locator('.plan[data-price="price_pro_monthly"]');
+    await expect(basic.innerText()).resolves.toMatch(/Basic[\s\S]*\$9 \/ month/);
+    await expect(pro.innerText()).resolves.toMatch(/Pro[\s\S]*\$29 \/ month/);
+    await shot('03-pricing');
+
+    // Subscribe to Pro: the double's Checkout page.
+    await pro.locator('button').click();
+    await page.waitForURL(`${stack!.stripe}/c/pay/**`);
+    await page.waitForSelector('#page:not([hidden])');
+    await expect(page.locator('#what').innerText()).resolves.toBe('Subscribe to Pro');
+    await expect(page.locator('#amount').innerText()).resolves.toBe('$29.00');
+    await expect(page.locator('#per').innerText()).resolves.toBe('per month');
+    await expect(page.locator('#email').inputValue()).resolves.toBe(`${sub}@example.com`);
+    await expect(page.locator('#back').getAttribute('href')).resolves.toBe(`${site}/pricing.html?checkout=canceled`);
+    await shot('04-checkout');
+
+    // Pay: the double sends the signed webhooks, then returns to the site.
+    await page.click('#pay');
+    await page.waitForURL(`${site}/account.html?checkout=success`);
+    await page.waitForSelector('#state[data-state="active"]');
+    const today = new Date();
+    const nextMonth = new Date(Date.UTC(today.getUTCFullYear(), today.getUTCMonth() + 1, Math.min(today.getUTCDate(), 28)));
+    await expect(page.locator('#summary').innerText()).resolves.toBe('Your Pro plan is active.');
+    await expect(page.locator('#plan').innerText()).resolves.toBe('Pro (active)');
+    await expect(page.locator('#period').innerText()).resolves.toMatch(new RegExp(`^${day(today)} to \\w{3} \\d{1,2}, ${nextMonth.getUTCFullYear()}$`));
+    await expect(page.locator('#until-label').innerText()).resolves.toBe('Renews');
+    await expect(page.locator('#notice').innerText()).resolves.toContain('subscription is confirmed');
+    await expect(page.locator('#usage-summary').innerText()).resolves.toMatch(/^0 of 100,000 events included/);
+    const periodText = await page.locator('#period').innerText();
+    const periodEnd = periodText.split(' to ')[1];
+    await shot('05-account-active');
+
+    // The analytics service records usage for this account (server to server).
+    const recorded = await fetch(`${site}/api/billing/usage`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${DEV_SERVICE_KEY}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ records: [
+        { accountId: `user:${sub}`, quantity: 1200, idempotencyKey: `${sub}-1` },
+        { accountId: `user:${sub}`, quantity: 34, idempotencyKey: `${sub}-2` },
+      ] }),
+    });
+    expect(recorded.status).toBe(200);
+
+    // The portal: cancel at the end of the period.
+    await page.click('#portal');
+    await page.waitForURL(`${stack!.stripe}/p/session/**`);
+    const plan = page.locator('.plan');
+    await plan.first().waitFor();
+    await expect(plan.innerText()).resolves.toMatch(/Pro[\s\S]*active[\s\S]*\$29\.00 per month[\s\S]*Renews /);
+    await expect(page.locator('#who').innerText()).resolves.toBe(`${sub}@example.com`);
+    await expect(page.locator('#invoices').innerText()).resolves.toMatch(/\$29\.00\s+paid/);
+    await shot('06-portal');
+    await page.click('button[data-act="cancel-at-period-end"]');
+    await page.waitForSelector('button[data-act="renew"]');
+    await expect(page.locator('#notice').innerText()).resolves.toBe(`Your plan will be canceled on ${periodEnd}.`);
+    await expect(plan.locator('.status').innerText()).resolves.toBe(`Cancels ${periodEnd}`);
+    await shot('07-portal-canceled');
+
+    // Back on the site: canceling, access until the period's end, and the usage.
+    await expect(page.locator('#return').innerText()).resolves.toBe(`← Return to ${new URL(site).host}`);
+    await page.click('#return');
+    await page.waitForURL(`${site}/account.html?portal=return`);
+    await page.waitForSelector('#state[data-state="canceling"]');
+    await expect(page.locator('#summary').innerText()).resolves.toBe(`Your Pro plan is canceled and ends on ${periodEnd}. You have access until then.`);
+    await expect(page.locator('#until-label').innerText()).resolves.toBe('Ends');
+    await expect(page.locator('#until').innerText()).resolves.toBe(periodEnd);
+    await expect(page.locator('#period').innerText()).resolves.toBe(periodText);
+    await expect.poll(() => page.locator('#usage-summary').innerText()).toBe(`1,234 of 100,000 events included (${periodText}).`);
+    await expect(page.locator('#usage-detail').innerText()).resolves.toContain('1,234 not yet reported to Stripe.');
+    await shot('08-account-canceling');
+
+    expect(pageErrors).toEqual([]);
+  }, 120_000);
+});
