@@ -1,19 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import checkout from '../functions/checkout.ts';
 import subscription from '../functions/subscription.ts';
-import { call, startStack, tokenFor, uid, type Stack } from './helpers/stack.ts';
-import { startStripe } from './helpers/stripe.ts';
+import { call, tokenFor, uid, type Stack } from './helpers/stack.ts';
+import { startStripeStack, type StripeSide } from './helpers/stripe.ts';
 
 let stack: Stack;
-let s: Awaited<ReturnType<typeof startStripe>>;
+let s: StripeSide;
+let stop: () => Promise<void>;
 beforeAll(async () => {
-  stack = await startStack();
-  s = await startStripe(stack);
+  ({ stack, s, stop } = await startStripeStack());
 });
-afterAll(async () => {
-  await s.stop();
-  await stack.stop();
-});
+afterAll(() => stop());
 
 const sessionIdOf = (url: string) => /\/(cs_[A-Za-z0-9_]+)/.exec(url)![1]!;
 

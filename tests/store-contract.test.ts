@@ -5,25 +5,20 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../shared/config.ts';
 import { createStore, type Store, type SubscriptionSnapshot } from '../shared/store/index.ts';
-import { postgrestFetch } from './helpers/postgrest.ts';
+import { bothStores } from './helpers/postgrest.ts';
 import { startStack, uid, type Stack } from './helpers/stack.ts';
 
 let stack: Stack;
-let rest: ReturnType<typeof postgrestFetch>;
-const stores: Record<string, Store> = {};
+let both: Awaited<ReturnType<typeof bothStores>>;
+let stores: Record<'sql' | 'supabase', Store>;
 
 beforeAll(async () => {
   stack = await startStack();
-  rest = postgrestFetch(stack.databaseUrl);
-  stores.sql = createStore(parseConfig({ DATABASE_URL: stack.databaseUrl }));
-  stores.supabase = createStore(
-    parseConfig({ SUPABASE_URL: 'http://supabase.local', SUPABASE_SERVICE_ROLE_KEY: 'service-role-key' }),
-    rest.fetch,
-  );
+  both = await bothStores(stack.databaseUrl);
+  stores = both.stores;
 });
 afterAll(async () => {
-  await Promise.all(Object.values(stores).map((s) => s.close()));
-  await rest.close();
+  await both.close();
   await stack.stop();
 });
 
@@ -39,7 +34,7 @@ function snap(over: Partial<SubscriptionSnapshot> & { id: string; customer_id: s
 const event = (id: string) => ({ id, type: 'customer.subscription.updated', created: 1_790_000_000, object_id: null, outcome: 'applied' as const });
 
 describe.each(['sql', 'supabase'])('store over %s', (kind) => {
-  const store = () => stores[kind]!;
+  const store = () => stores[kind as 'sql' | 'supabase'];
 
   it('an unknown account has no row and no subscriptions', async () => {
     expect(await store().getAccount(`user:${uid('u')}`)).toEqual({ account: null, subscriptions: [] });
@@ -120,8 +115,8 @@ describe.each(['sql', 'supabase'])('store over %s', (kind) => {
 });
 
 it('supabase-js really went through rpc', () => {
-  expect(rest.calls).toContain('billing_apply_event');
-  expect(rest.calls).toContain('billing_link_customer');
+  expect(both.calls).toContain('billing_apply_event');
+  expect(both.calls).toContain('billing_link_customer');
 });
 
 it('supabase unreachable is reported as the database being unavailable', async () => {

@@ -7,19 +7,16 @@ import { config } from '../shared/config.ts';
 import { createLogger } from '../shared/log.ts';
 import { reconcile } from '../shared/reconcile.ts';
 import { getStore } from '../shared/store/index.ts';
-import { call, startStack, tokenFor, uid, type Stack } from './helpers/stack.ts';
-import { startStripe, WEBHOOK_SECRET } from './helpers/stripe.ts';
+import { call, tokenFor, uid, type Stack } from './helpers/stack.ts';
+import { startStripeStack, WEBHOOK_SECRET, type StripeSide } from './helpers/stripe.ts';
 
 let stack: Stack;
-let s: Awaited<ReturnType<typeof startStripe>>;
+let s: StripeSide;
+let stop: () => Promise<void>;
 beforeAll(async () => {
-  stack = await startStack();
-  s = await startStripe(stack);
+  ({ stack, s, stop } = await startStripeStack());
 });
-afterAll(async () => {
-  await s.stop();
-  await stack.stop();
-});
+afterAll(() => stop());
 beforeEach(() => {
   s.double.faults.clear();
   s.double.setWebhook({ url: `${s.appUrl}/api/stripe/webhook`, secret: WEBHOOK_SECRET });

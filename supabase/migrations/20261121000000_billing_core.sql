@@ -176,8 +176,10 @@ returns jsonb language sql stable set search_path = public as $$
 $$;
 
 -- Only the owner (and Supabase's service_role) may call the billing functions; on
--- Supabase, anon and authenticated would otherwise reach them through PostgREST.
-do $$
+-- Supabase, anon and authenticated would otherwise reach them through PostgREST. Every
+-- migration that adds functions ends by calling this.
+create or replace function billing_restrict_functions()
+returns void language plpgsql set search_path = public as $$
 declare fn regprocedure;
 begin
   for fn in select p.oid::regprocedure from pg_proc p
@@ -188,3 +190,5 @@ begin
     end if;
   end loop;
 end $$;
+
+select billing_restrict_functions();

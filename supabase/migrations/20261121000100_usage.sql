@@ -224,14 +224,4 @@ returns jsonb language sql stable set search_path = public as $$
     and r.occurred_at >= (p->>'start')::timestamptz and r.occurred_at < (p->>'end')::timestamptz
 $$;
 
-do $$
-declare fn regprocedure;
-begin
-  for fn in select p.oid::regprocedure from pg_proc p
-            where p.pronamespace = 'public'::regnamespace and p.proname like 'billing\_usage\_%' loop
-    execute format('revoke all on function %s from public', fn);
-    if exists (select 1 from pg_roles where rolname = 'service_role') then
-      execute format('grant execute on function %s to service_role', fn);
-    end if;
-  end loop;
-end $$;
+select billing_restrict_functions();

@@ -18,10 +18,4 @@ returns jsonb language sql stable set search_path = public as $$
   )
 $$;
 
-revoke all on function billing_usage_overview(jsonb) from public;
-do $$
-begin
-  if exists (select 1 from pg_roles where rolname = 'service_role') then
-    grant execute on function billing_usage_overview(jsonb) to service_role;
-  end if;
-end $$;
+select billing_restrict_functions();

@@ -31,3 +31,25 @@ export function postgrestFetch(databaseUrl: string): { fetch: typeof fetch; call
   };
   return { fetch: impl as typeof fetch, calls, close: () => sql.end() };
 }
+
+/**
+ * The same database behind both store clients, for contract tests: `stores.sql` (the SQL
+ * driver) and `stores.supabase` (supabase-js routed here). Fill `stores` in beforeAll.
+ */
+export async function bothStores(databaseUrl: string) {
+  const { parseConfig } = await import('../../shared/config.ts');
+  const { createStore } = await import('../../shared/store/index.ts');
+  const rest = postgrestFetch(databaseUrl);
+  const stores = {
+    sql: createStore(parseConfig({ DATABASE_URL: databaseUrl })),
+    supabase: createStore(parseConfig({ SUPABASE_URL: 'http://supabase.local', SUPABASE_SERVICE_ROLE_KEY: 'service-role-key' }), rest.fetch),
+  };
+  return {
+    stores,
+    calls: rest.calls,
+    close: async () => {
+      await Promise.all(Object.values(stores).map((s) => s.close()));
+      await rest.close();
+    },
+  };
+}

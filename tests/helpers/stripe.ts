@@ -6,7 +6,7 @@ import Stripe from 'stripe';
 import { startStripeDouble } from '../../dev/stripe-double/index.ts';
 import webhook from '../../functions/webhook.ts';
 import { serve } from './serve.ts';
-import type { Stack } from './stack.ts';
+import { startStack, type Stack } from './stack.ts';
 
 export const WEBHOOK_SECRET = 'whsec_test_secret_for_the_suite';
 
@@ -34,4 +34,13 @@ export async function startStripe(stack: Stack, opts: { deliver?: boolean } = {}
       await app.close();
     },
   };
+}
+
+export type StripeSide = Awaited<ReturnType<typeof startStripe>>;
+
+/** The usual test file: its own database, Redis and Stripe double, stopped together. */
+export async function startStripeStack(env: Record<string, string | undefined> = {}) {
+  const stack = await startStack(env);
+  const s = await startStripe(stack);
+  return { stack, s, stop: async () => { await s.stop(); await stack.stop(); } };
 }

@@ -9,21 +9,18 @@ import checkout from '../../functions/checkout.ts';
 import portal from '../../functions/portal.ts';
 import subscription from '../../functions/subscription.ts';
 import usage from '../../functions/usage.ts';
-import { call, startStack, TEST_JWT_SECRET, tokenFor, uid, type Stack } from '../helpers/stack.ts';
-import { startStripe } from '../helpers/stripe.ts';
+import { call, TEST_JWT_SECRET, tokenFor, uid, type Stack } from '../helpers/stack.ts';
+import { startStripeStack, type StripeSide } from '../helpers/stripe.ts';
 
 const SERVICE_KEY = 'svc_access_test_key_0123456789abcdef';
 let stack: Stack;
-let s: Awaited<ReturnType<typeof startStripe>>;
+let s: StripeSide;
+let stop: () => Promise<void>;
 beforeAll(async () => {
-  stack = await startStack();
-  s = await startStripe(stack);
+  ({ stack, s, stop } = await startStripeStack());
   stack.setEnv({ BILLING_SERVICE_KEY: SERVICE_KEY, STRIPE_METER_EVENT_NAME: 'tracked_events', STRIPE_METER_ID: 'mtr_double_events' });
 });
-afterAll(async () => {
-  await s.stop();
-  await stack.stop();
-});
+afterAll(() => stop());
 
 const sessionIdOf = (url: string) => /\/(cs_[A-Za-z0-9_]+)/.exec(url)![1]!;
 

@@ -11,25 +11,22 @@ import subscription from '../../functions/subscription.ts';
 import usage from '../../functions/usage.ts';
 import webhook from '../../functions/webhook.ts';
 import type { Handler } from '../../shared/endpoint.ts';
-import { call, startStack, TEST_JWT_SECRET, tokenFor, type Call, type Stack } from '../helpers/stack.ts';
-import { startStripe, WEBHOOK_SECRET } from '../helpers/stripe.ts';
+import { call, TEST_JWT_SECRET, tokenFor, type Call, type Stack } from '../helpers/stack.ts';
+import { startStripeStack, WEBHOOK_SECRET, type StripeSide } from '../helpers/stripe.ts';
 
 const SERVICE_KEY = 'svc_fuzz_service_key_0123456789abcdef';
 const DB_PASSWORD = 'postgres'; // the embedded cluster's; must never show in a body
 let stack: Stack;
-let s: Awaited<ReturnType<typeof startStripe>>;
+let s: StripeSide;
+let stop: () => Promise<void>;
 let validToken: string;
 
 beforeAll(async () => {
-  stack = await startStack();
-  s = await startStripe(stack);
+  ({ stack, s, stop } = await startStripeStack());
   stack.setEnv({ BILLING_SERVICE_KEY: SERVICE_KEY, STRIPE_METER_EVENT_NAME: 'tracked_events', STRIPE_METER_ID: 'mtr_double_events' });
   validToken = await tokenFor({ sub: 'fuzz_user', email: 'fuzz@example.com' });
 });
-afterAll(async () => {
-  await s.stop();
-  await stack.stop();
-});
+afterAll(() => stop());
 
 const endpoints: Array<[string, Handler]> = [
   ['checkout', checkout], ['portal', portal], ['subscription', subscription], ['usage', usage], ['webhook', webhook],

@@ -6,25 +6,20 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../shared/config.ts';
 import { createStore, type Store, type UsageBatch } from '../../shared/store/index.ts';
-import { postgrestFetch } from '../helpers/postgrest.ts';
+import { bothStores } from '../helpers/postgrest.ts';
 import { startStack, uid, type Stack } from '../helpers/stack.ts';
 
 let stack: Stack;
-let rest: ReturnType<typeof postgrestFetch>;
-const stores: Record<string, Store> = {};
+let both: Awaited<ReturnType<typeof bothStores>>;
+let stores: Record<'sql' | 'supabase', Store>;
 
 beforeAll(async () => {
   stack = await startStack();
-  rest = postgrestFetch(stack.databaseUrl);
-  stores.sql = createStore(parseConfig({ DATABASE_URL: stack.databaseUrl }));
-  stores.supabase = createStore(
-    parseConfig({ SUPABASE_URL: 'http://supabase.local', SUPABASE_SERVICE_ROLE_KEY: 'service-role-key' }),
-    rest.fetch,
-  );
+  both = await bothStores(stack.databaseUrl);
+  stores = both.stores;
 });
 afterAll(async () => {
-  await Promise.all(Object.values(stores).map((s) => s.close()));
-  await rest.close();
+  await both.close();
   await stack.stop();
 });
 
@@ -34,7 +29,7 @@ const hour = Math.floor(Date.now() / 1000 / HOUR) * HOUR - 5 * HOUR;
 const claimArgs = { lease_seconds: 60, max_batches: 100, window_seconds: HOUR };
 
 describe.each(['sql', 'supabase'])('usage store over %s', (kind) => {
-  const store = () => stores[kind]!;
+  const store = () => stores[kind as 'sql' | 'supabase'];
   /** Claims and keeps only this test's customer's batches (other tests' are left leased to no one who cares). */
   const claimFor = async (customer: string): Promise<UsageBatch[]> => (await store().claimUsage(claimArgs)).filter((b) => b.customer_id === customer);
 
