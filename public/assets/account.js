@@ -44,7 +44,6 @@ async function showAccount() {
     location.assign('/account.html');
   });
   $('#portal').addEventListener('click', openPortal);
-  if (params.get('checkout') === 'success') notice('Thank you: your payment went through.');
 
   try {
     let sub = await billing.getSubscription();
@@ -57,12 +56,14 @@ async function showAccount() {
     if (params.get('checkout') === 'success') notice(sub.hasAccess ? 'Thank you: your subscription is confirmed.' : 'Stripe has not confirmed the payment yet: reload in a minute.');
     renderSubscription(sub);
   } catch (err) {
+    showError(errorBox, err);
+    // An expired or foreign token: sign in again.
     if (err.code === 'UNAUTHORIZED') {
       signOut();
       $('#account').hidden = true;
       showSignIn();
+      return;
     }
-    showError(errorBox, err);
   }
   billing.getUsage().then(renderUsage, (err) => {
     $('#usage-summary').textContent = 'Usage is not available right now.';
@@ -81,12 +82,16 @@ function renderSubscription(s) {
   $('#summary').textContent = (SUMMARY[s.state] ?? (() => `State: ${s.state}.`))(s);
   const sub = s.subscription;
   if (sub && s.state !== 'none') {
-    $('#plan').textContent = `${sub.plan ?? sub.priceId} (${sub.status})`;
-    $('#period').textContent = `${day(sub.currentPeriodStart)} to ${day(sub.currentPeriodEnd)}`;
-    const ends = sub.cancelAtPeriodEnd || sub.cancelAt || s.state === 'ended';
-    $('#until-label').textContent = ends ? 'Ends' : 'Renews';
-    $('#until').textContent = day(sub.cancelAt ?? sub.currentPeriodEnd);
+    $('#plan').textContent = sub.plan ?? sub.priceId;
     $('#details').hidden = false;
+    // An ended plan has no period running, nothing that renews or ends.
+    const running = s.state !== 'ended';
+    for (const el of document.querySelectorAll('#details .period')) el.hidden = !running;
+    if (running) {
+      $('#period').textContent = `${day(sub.currentPeriodStart)} to ${day(sub.currentPeriodEnd)}`;
+      $('#until-label').textContent = sub.cancelAtPeriodEnd || sub.cancelAt ? 'Ends' : 'Renews';
+      $('#until').textContent = day(sub.cancelAt ?? sub.currentPeriodEnd);
+    }
   }
   $('#choose').hidden = s.hasAccess;
   $('#portal').hidden = !(s.customerId && sub);

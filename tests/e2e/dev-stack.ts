@@ -4,7 +4,7 @@
  * Stopped as a process group, so netlify dev, Postgres and redis-server go with it.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, createWriteStream, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../helpers/ports.ts';
@@ -32,6 +32,8 @@ function groupAlive(pid: number): boolean {
 export async function startDevStack(logFile: string, timeoutMs = 150_000): Promise<DevStack> {
   const [site, postgres, upstash, stripe] = [await freePort(), await freePort(), await freePort(), await freePort()];
   const dataDir = mkdtempSync(join(tmpdir(), 'billing-e2e-'));
+  // Postgres runs as its own OS user (it refuses root), which must reach the folder inside.
+  chmodSync(dataDir, 0o755);
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !OUTSIDE.test(k)));
   const log = createWriteStream(logFile);
   const child: ChildProcess = spawn('npm', ['run', 'dev'], {

@@ -4,7 +4,7 @@
  * `active` with the period, open the portal, cancel at period end, back `canceling`, with
  * this period's usage shown. Each step leaves a screenshot in test-results/e2e/.
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -58,6 +58,9 @@ describe('the billing loop in a browser', () => {
     await page.waitForSelector('#state[data-state="none"]');
     await expect(page.locator('#who').innerText()).resolves.toContain(sub);
     await expect(page.locator('#summary').innerText()).resolves.toBe('You have no plan yet.');
+    // No subscription: usage is shown for the calendar month.
+    await expect.poll(() => page.locator('#usage-summary').innerText()).toMatch(/^0 events \(\w{3} 1, \d{4} to \w{3} 1, \d{4}\)\.$/);
+    await expect(page.locator('#usage-detail').innerText()).resolves.toContain('showing this calendar month');
     await shot('02-account-no-plan');
 
     // Pricing: the two plans of the double's catalog.
@@ -88,11 +91,11 @@ describe('the billing loop in a browser', () => {
     const today = new Date();
     const nextMonth = new Date(Date.UTC(today.getUTCFullYear(), today.getUTCMonth() + 1, Math.min(today.getUTCDate(), 28)));
     await expect(page.locator('#summary').innerText()).resolves.toBe('Your Pro plan is active.');
-    await expect(page.locator('#plan').innerText()).resolves.toBe('Pro (active)');
+    await expect(page.locator('#plan').innerText()).resolves.toBe('Pro');
     await expect(page.locator('#period').innerText()).resolves.toMatch(new RegExp(`^${day(today)} to \\w{3} \\d{1,2}, ${nextMonth.getUTCFullYear()}$`));
     await expect(page.locator('#until-label').innerText()).resolves.toBe('Renews');
     await expect(page.locator('#notice').innerText()).resolves.toContain('subscription is confirmed');
-    await expect(page.locator('#usage-summary').innerText()).resolves.toMatch(/^0 of 100,000 events included/);
+    await expect.poll(() => page.locator('#usage-summary').innerText()).toMatch(/^0 of 100,000 events included/);
     const periodText = await page.locator('#period').innerText();
     const periodEnd = periodText.split(' to ')[1];
     await shot('05-account-active');
@@ -138,4 +141,54 @@ describe('the billing loop in a browser', () => {
 
     expect(pageErrors).toEqual([]);
   }, 120_000);
+
+  it('signs in from the printed link; backs out of Checkout; renews and then ends the plan in the portal', async () => {
+    const link = /http:\/\/localhost:\d+\/account\.html#token=[\w.-]+/.exec(readFileSync(join(OUT, 'dev.log'), 'utf8'))?.[0];
+    expect(link, 'npm run dev printed no sign-in link').toBeDefined();
+    const tab = await browser!.context.newPage(); // a new tab: its own sessionStorage, signed out
+    tab.on('pageerror', (err) => pageErrors.push(`${tab.url()}: ${err.message}`));
+    await tab.goto(link!);
+    await tab.waitForSelector('#state[data-state="none"]');
+    await expect(tab.locator('#who').innerText()).resolves.toBe('Signed in as user_1 (user_1@example.com).');
+    expect(tab.url(), 'the token leaves the address bar').toBe(`${stack!.site}/account.html`);
+
+    // Checkout's back link returns to the pricing page, which says nothing was charged.
+    await tab.click('#choose');
+    const basic = tab.locator('.plan[data-price="price_basic_monthly"] button');
+    await basic.click();
+    await tab.waitForSelector('#page:not([hidden])');
+    await expect(tab.locator('#pay').innerText()).resolves.toBe('Pay $9.00');
+    await tab.click('#back');
+    await tab.waitForURL(`${stack!.site}/pricing.html?checkout=canceled`);
+    await expect(tab.locator('#notice').innerText()).resolves.toBe('Checkout canceled: you have not been charged.');
+    await tab.screenshot({ path: join(OUT, '09-checkout-canceled.png'), fullPage: true });
+
+    // Pay for Basic, then in the portal: cancel, renew, and cancel now.
+    await basic.click();
+    await tab.waitForSelector('#page:not([hidden])');
+    await tab.click('#pay');
+    await tab.waitForSelector('#state[data-state="active"]');
+    await expect(tab.locator('#plan').innerText()).resolves.toBe('Basic');
+    await tab.click('#portal');
+    await tab.waitForSelector('button[data-act="cancel-at-period-end"]');
+    await tab.click('button[data-act="cancel-at-period-end"]');
+    await tab.click('button[data-act="renew"]');
+    await tab.waitForSelector('button[data-act="cancel-at-period-end"]');
+    await expect(tab.locator('#notice').innerText()).resolves.toBe('Your plan has been renewed.');
+    await expect(tab.locator('.plan .status').innerText()).resolves.toMatch(/^Renews /);
+    await tab.click('button[data-act="cancel-now"]');
+    await tab.waitForSelector('.plan .badge:text-is("canceled")');
+    await expect(tab.locator('#notice').innerText()).resolves.toBe('Your plan has been canceled.');
+    await expect(tab.locator('.plan button').count()).resolves.toBe(0);
+    await tab.screenshot({ path: join(OUT, '10-portal-ended.png'), fullPage: true });
+    await tab.click('#return');
+    await tab.waitForSelector('#state[data-state="ended"]');
+    await expect(tab.locator('#summary').innerText()).resolves.toBe('Your plan has ended.');
+    await expect(tab.locator('#choose').isVisible()).resolves.toBe(true);
+    await expect(tab.locator('#period').isVisible()).resolves.toBe(false);
+    await expect.poll(() => tab.locator('#usage-summary').innerText()).toMatch(/^0 (of [\d,]+ )?events/);
+    await tab.screenshot({ path: join(OUT, '11-account-ended.png'), fullPage: true });
+    await tab.close();
+    expect(pageErrors).toEqual([]);
+  }, 60_000);
 });

@@ -20,7 +20,6 @@ const BODY = `
       <input id="email" type="email" required autocomplete="email">
       <label for="card">Card information</label>
       <input id="card" type="text" value="4242 4242 4242 4242   12 / 34   123" disabled>
-      <label class="check"><input id="decline" type="checkbox"> Decline the payment (tests the failure path)</label>
       <button class="primary" id="pay" type="submit"></button>
     </form>
   </section>
@@ -66,7 +65,7 @@ const SCRIPT = `
     button.disabled = true;
     button.textContent = 'Processing...';
     try {
-      const body = { paymentFails: $('#decline').checked };
+      const body = {};
       if (!$('#email').disabled && $('#email').value) body.email = $('#email').value;
       const done = await call('POST', '/_double/checkout/sessions/' + encodeURIComponent(sessionId) + '/complete', body);
       location.assign(fill(done.session.success_url));

@@ -26,7 +26,6 @@ const STYLE = `
   label { display: block; font-size: 13px; color: var(--muted); margin: 12px 0 4px; }
   input[type=email], input[type=text] { width: 100%; padding: 9px 10px; border: 1px solid var(--line); border-radius: 6px; font: inherit; }
   input:disabled { background: #f6f9fc; color: var(--muted); }
-  .check { display: flex; gap: 8px; align-items: center; color: var(--ink); font-size: 14px; }
   button { font: inherit; cursor: pointer; border-radius: 6px; padding: 9px 16px; border: 1px solid var(--line); background: #fff; color: var(--ink); }
   button.primary { width: 100%; margin-top: 20px; background: var(--brand); border-color: var(--brand); color: #fff; font-weight: 600; padding: 12px; }
   button.danger { color: var(--bad); }
@@ -72,6 +71,7 @@ export function hostedPage(title: string, body: string, script: string): string 
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${escapeHtml(title)} (Stripe double)</title>
+<link rel="icon" href="data:,">
 <style>${STYLE}</style>
 </head>
 <body>
