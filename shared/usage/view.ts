@@ -42,8 +42,10 @@ export interface UsageView {
 export const usageRead = (store: Store, accountId: string, nowMs = Date.now()) => store.usageOverview(accountId, calendarMonth(nowMs));
 
 export async function usageView(cfg: Config, log: Logger, overview: UsageOverview, principal: Principal, withStripe: boolean): Promise<UsageView> {
-  const best = accessFor(overview.subscriptions, cfg.PAST_DUE_GRACE_DAYS).subscription;
-  const subscription = overview.subscriptions.find((s) => s.id === best?.id) ?? null;
+  // A subscription that no longer grants access (canceled now, unpaid) has no current
+  // period to show: the calendar month is used, as for an account that never subscribed.
+  const access = accessFor(overview.subscriptions, cfg.PAST_DUE_GRACE_DAYS);
+  const subscription = (access.hasAccess && overview.subscriptions.find((s) => s.id === access.subscription?.id)) || null;
   const period = usagePeriod(subscription);
   const customerId = overview.account?.stripe_customer_id ?? subscription?.customer_id ?? null;
   const totals = period.source === 'subscription' && subscription ? subscription.usage : overview.month;

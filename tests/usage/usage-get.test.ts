@@ -78,6 +78,17 @@ describe('GET usage', () => {
     expect(reported.body).toMatchObject({ success: true, data: { recorded: 130, reported: 130, pending: 0, included: 100, overage: 30 } });
   });
 
+  it('after the subscription was canceled outright: back to the calendar month', async () => {
+    const start = nowS() - 10 * DAY;
+    const a = await linkedAccount({ period: { start, end: start + 30 * DAY }, priceId: 'price_basic_monthly' });
+    const sql = stack.sql;
+    await sql`update billing_subscriptions set status = 'canceled', ended_at = now(), canceled_at = now() where customer_id = ${a.customer}`;
+    const res = await get(await tokenFor({ sub: a.id }));
+    expect(res.body.period.source).toBe('calendar_month');
+    expect(res.body.plan).toBeNull();
+    expect(res.body.included).toBe(0);
+  });
+
   it('?source=stripe shows Stripe\'s meter summaries for the same period beside the ledger', async () => {
     const start = Math.floor((nowS() - 5 * DAY) / 60) * 60;
     const a = await linkedAccount({ period: { start, end: start + 30 * DAY }, priceId: 'price_pro_monthly' });
