@@ -40,6 +40,13 @@ describe.each(['sql', 'supabase'])('store over %s', (kind) => {
     expect(await store().getAccount(`user:${uid('u')}`)).toEqual({ account: null, subscriptions: [] });
   });
 
+  it('keeps any text exactly: quotes, dollar-quote tags, backslashes, emoji', async () => {
+    const account = `user:${uid('u')}'$j$$$\\"😀$j0$`;
+    const customer = `cus_${uid('x')}$j$`;
+    expect(await store().linkCustomer({ account_id: account, kind: 'user', customer_id: customer })).toBe(customer);
+    expect((await store().getAccount(account)).account).toMatchObject({ id: account, stripe_customer_id: customer });
+  });
+
   it('links a customer once: the first link wins', async () => {
     const account = `user:${uid('u')}`;
     expect(await store().linkCustomer({ account_id: account, kind: 'user', customer_id: 'cus_first' + kind })).toBe('cus_first' + kind);
