@@ -50,8 +50,11 @@ export function discoverFunctions(root = ROOT): LambdaFunction[] {
 export interface BundleResult {
   name: string;
   file: string;
+  /** What a cold start loads: the entry and its static imports. */
   bytes: number;
   gzipBytes: number;
+  /** Every chunk, including those loaded on first use (rate limiter, supabase-js). */
+  totalBytes: number;
   /** npm packages in the bundle (from esbuild's metafile). */
   packages: string[];
   metafile: Metafile;
@@ -132,6 +135,7 @@ export async function buildLambdas(opts: { root?: string; outdir?: string; only?
         file,
         bytes: code.length,
         gzipBytes: gzipSync(code).length,
+        totalBytes: Object.entries(result.metafile.outputs).filter(([f]) => f.endsWith('.mjs')).reduce((n, [, o]) => n + o.bytes, 0),
         packages: packagesOf(result.metafile),
         metafile: result.metafile,
       };
@@ -145,7 +149,7 @@ if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1]
   const started = Date.now();
   const results = await buildLambdas();
   for (const r of results) {
-    console.log(`${r.name.padEnd(20)} ${kb(r.bytes)} (${kb(r.gzipBytes).trim()} gzipped)  ${relative(ROOT, r.file)}`);
+    console.log(`${r.name.padEnd(20)} ${kb(r.bytes)} at import (${kb(r.gzipBytes).trim()} gzipped), ${kb(r.totalBytes).trim()} with lazy chunks  ${relative(ROOT, r.file)}`);
     console.log(`${''.padEnd(20)} packages: ${r.packages.join(', ') || '(none)'}`);
   }
   console.log(`built ${results.length} function(s) in ${Date.now() - started} ms`);

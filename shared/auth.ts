@@ -4,7 +4,7 @@
  * required, issuer and audience are checked when configured. Every failure is the same
  * 401 with `WWW-Authenticate: Bearer`, so callers learn nothing about why.
  */
-import { createRemoteJWKSet, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import { createRemoteJWKSet, jwtVerify, type JWTPayload, type JWTVerifyOptions } from 'jose';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Config } from './config.ts';
 import { ApiError } from './errors.ts';
@@ -25,18 +25,24 @@ export const orgAccountId = (orgId: string) => `org:${orgId}`;
 const unauthorized = (message = 'Authentication required') =>
   new ApiError('UNAUTHORIZED', message, { headers: { 'www-authenticate': 'Bearer' } });
 
-// Kept across invocations of a warm function, so the JWKS is fetched once (jose caches keys
-// and refetches on an unknown `kid`, at most once per cooldown).
-let jwks: { url: string; get: JWTVerifyGetKey } | undefined;
+type Verify = (token: string, options: JWTVerifyOptions) => Promise<JWTPayload>;
 
-function keyFor(cfg: Config): { key: Uint8Array | JWTVerifyGetKey; algorithms: string[] } {
+// Kept across invocations of a warm function: the JWKS is fetched once (jose caches keys
+// and refetches on an unknown `kid`, at most once per cooldown), and the HS256 key is
+// imported once instead of on every request.
+let verifier: { id: string; algorithms: string[]; verify: Verify } | undefined;
+
+function verifierFor(cfg: Config): { algorithms: string[]; verify: Verify } {
+  const id = cfg.JWT_JWKS_URL ?? `secret:${cfg.jwtSecret}`;
+  if (verifier?.id === id) return verifier;
   if (cfg.JWT_JWKS_URL) {
-    if (jwks?.url !== cfg.JWT_JWKS_URL) {
-      jwks = { url: cfg.JWT_JWKS_URL, get: createRemoteJWKSet(new URL(cfg.JWT_JWKS_URL)) };
-    }
-    return { key: jwks.get, algorithms: ['RS256', 'ES256', 'EdDSA'] };
+    const jwks = createRemoteJWKSet(new URL(cfg.JWT_JWKS_URL));
+    verifier = { id, algorithms: ['RS256', 'ES256', 'EdDSA'], verify: async (t, o) => (await jwtVerify(t, jwks, o)).payload };
+  } else {
+    const key = crypto.subtle.importKey('raw', new TextEncoder().encode(cfg.jwtSecret), { name: 'HMAC', hash: 'SHA-256' }, false, ['verify']);
+    verifier = { id, algorithms: ['HS256'], verify: async (t, o) => (await jwtVerify(t, await key, o)).payload };
   }
-  return { key: new TextEncoder().encode(cfg.jwtSecret), algorithms: ['HS256'] };
+  return verifier;
 }
 
 /**
@@ -60,19 +66,15 @@ export async function authenticate(req: Request, cfg: Config): Promise<Principal
   const match = /^Bearer\s+([A-Za-z0-9\-_]+\.[A-Za-z0-9\-_]+\.[A-Za-z0-9\-_]*)\s*$/i.exec(header);
   if (!header) throw unauthorized();
   if (!match) throw unauthorized('Invalid authentication token');
-  const { key, algorithms } = keyFor(cfg);
+  const { verify, algorithms } = verifierFor(cfg);
   let payload: JWTPayload;
   try {
-    const options = {
+    payload = await verify(match[1]!, {
       algorithms,
       requiredClaims: ['exp', 'sub'],
       ...(cfg.JWT_ISSUER ? { issuer: cfg.JWT_ISSUER } : {}),
       ...(cfg.JWT_AUDIENCE ? { audience: cfg.JWT_AUDIENCE } : {}),
-    };
-    payload =
-      key instanceof Uint8Array
-        ? (await jwtVerify(match[1]!, key, options)).payload
-        : (await jwtVerify(match[1]!, key, options)).payload;
+    });
   } catch {
     throw unauthorized('Invalid authentication token');
   }

@@ -11,7 +11,6 @@ import { config, ConfigError, required, type Config } from './config.ts';
 import { corsHeaders } from './cors.ts';
 import { ApiError, UnavailableError } from './errors.ts';
 import { createLogger, describeError, type Logger } from './log.ts';
-import { checkRateLimit } from './ratelimit.ts';
 import { dialectOf, errorBody, json, successBody, type Dialect } from './responses.ts';
 
 /** What we use of the platform's context (Netlify's Context has both; the Lambda adapter provides them). */
@@ -131,6 +130,9 @@ export function defineEndpoint(name: string, routes: Partial<Record<Method, Rout
         const call = { ...base, principal };
         const reading = route.read ? route.read(call) : Promise.resolve(undefined);
         reading.catch(() => undefined); // a refusal by the limiter takes precedence
+        // Loaded here, not at the top: functions without user routes (webhook, usage
+        // POST) never load the Upstash clients.
+        const { checkRateLimit } = await import('./ratelimit.ts');
         const limitHeaders = await checkRateLimit(principal, cfg, log);
         for (const [k, v] of Object.entries(limitHeaders)) headers.set(k, v);
         data = await route.handle(call, await reading);

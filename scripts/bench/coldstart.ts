@@ -29,6 +29,8 @@ export interface ColdStartResult {
   gzipBytes: number;
   /** Packages in what a cold start loads. */
   loadedPackages: string[];
+  /** Bytes loaded at cold start by package, largest first. */
+  loadedBytesByPackage: Record<string, number>;
   loadsStripe: boolean;
   importMs: number;
   firstInvocationMs: number;
@@ -52,25 +54,46 @@ const CHILD = [
   'process.exit(0);',
 ].join('\n');
 
-/** Packages in the outputs a cold start loads (the entry and its static imports). */
-function loadedPackages(metafile: Metafile, entryFile: string): string[] {
-  const entry = relative(process.cwd(), entryFile);
+/** The outputs a cold start loads: the entry and its static imports. */
+function loadedOutputs(metafile: Metafile, entryFile: string): string[] {
   const seen = new Set<string>();
   const visit = (f: string) => {
     if (seen.has(f)) return;
     seen.add(f);
     for (const i of metafile.outputs[f]?.imports ?? []) if (i.kind === 'import-statement' && !i.external) visit(i.path);
   };
-  visit(entry);
+  visit(relative(process.cwd(), entryFile));
+  return [...seen];
+}
+
+/** Packages in what a cold start loads. */
+function loadedPackages(metafile: Metafile, entryFile: string): string[] {
   const inputs: Metafile['inputs'] = {};
-  for (const f of seen) for (const input of Object.keys(metafile.outputs[f]?.inputs ?? {})) inputs[input] = { bytes: 0, imports: [] };
+  for (const f of loadedOutputs(metafile, entryFile)) {
+    for (const input of Object.keys(metafile.outputs[f]?.inputs ?? {})) inputs[input] = { bytes: 0, imports: [] };
+  }
   return packagesOf({ inputs, outputs: {} });
+}
+
+/** Bytes of what a cold start loads, by package ("(ours)" for this repository's code), largest first. */
+function loadedBytesByPackage(metafile: Metafile, entryFile: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const f of loadedOutputs(metafile, entryFile)) {
+    for (const [input, { bytesInOutput }] of Object.entries(metafile.outputs[f]?.inputs ?? {})) {
+      const inputs: Metafile['inputs'] = { [input]: { bytes: 0, imports: [] } };
+      const name = packagesOf({ inputs, outputs: {} })[0] ?? '(ours)';
+      out[name] = (out[name] ?? 0) + bytesInOutput;
+    }
+  }
+  return Object.fromEntries(Object.entries(out).sort((a, b) => b[1] - a[1]));
 }
 
 interface Case {
   name: string;
   bundle: BundleResult;
   event(): Promise<unknown>;
+  /** Environment changes for this case (diagnostic cases). */
+  env?: Record<string, string | undefined>;
 }
 
 export async function measureColdStarts(
@@ -98,6 +121,12 @@ export async function measureColdStarts(
     const cases: Case[] = [
       { name: 'bare', bundle: bundle('bare'), event: () => ev('GET', '/api/stripe/bare', []) },
       { name: 'subscription (GET)', bundle: bundle('subscription'), event: async () => ev('GET', '/api/stripe/subscription', [await bearer(fx.subscribed.user)]) },
+      {
+        name: 'subscription (GET), no rate limiter',
+        bundle: bundle('subscription'),
+        event: async () => ev('GET', '/api/stripe/subscription', [await bearer(fx.subscribed.user)]),
+        env: { UPSTASH_REDIS_REST_URL: undefined, UPSTASH_REDIS_REST_TOKEN: undefined },
+      },
       { name: 'usage (GET)', bundle: bundle('usage'), event: async () => ev('GET', '/api/stripe/usage', [await bearer(fx.subscribed.user)]) },
       {
         name: 'usage (POST)',
@@ -123,13 +152,12 @@ export async function measureColdStarts(
         },
       },
     ];
-    const env = svc.env();
     const runs = new Map<string, Array<{ importMs: number; invokeMs: number; processMs: number }>>(cases.map((c) => [c.name, []]));
     for (let pass = 0; pass <= opts.samples; pass++) {
       for (const c of cases) {
         const r = await runChild(process.execPath, ['--input-type=module', '-e', CHILD], {
           cwd: out,
-          env: childEnv({ ...env, BENCH_BUNDLE: pathToFileURL(c.bundle.file).href, BENCH_EVENT: JSON.stringify(await c.event()) }),
+          env: childEnv({ ...svc.env(c.env), BENCH_BUNDLE: pathToFileURL(c.bundle.file).href, BENCH_EVENT: JSON.stringify(await c.event()) }),
           timeoutMs: 20_000,
         });
         if (r.code !== 0) throw new Error(`cold start of ${c.name} failed (${r.code ?? r.signal}${r.timedOut ? ', timed out' : ''}): ${r.stderr.slice(-1500)}`);
@@ -152,6 +180,7 @@ export async function measureColdStarts(
         bytes: c.bundle.bytes,
         gzipBytes: c.bundle.gzipBytes,
         loadedPackages: pk,
+        loadedBytesByPackage: loadedBytesByPackage(c.bundle.metafile, c.bundle.file),
         loadsStripe: pk.includes('stripe'),
         importMs: round(med(c.name, (x) => x.importMs), 1),
         firstInvocationMs: round(med(c.name, (x) => x.invokeMs), 1),
@@ -163,10 +192,12 @@ export async function measureColdStarts(
       };
     });
     for (const r of results) {
+      const top = Object.entries(r.loadedBytesByPackage).slice(0, 6).map(([k, v]) => `${k} ${Math.round(v / 1024)}`).join(', ');
       opts.log(
         `  ${r.name.padEnd(20)} ${String(Math.round(r.bytes / 1024)).padStart(4)} KiB loaded (${Math.round(r.gzipBytes / 1024)} KiB gz)` +
           `  import ${String(r.importMs).padStart(6)} ms + first call ${String(r.firstInvocationMs).padStart(6)} ms = ${String(r.coldMs).padStart(6)} ms (x${r.ratioToBare} bare)` +
-          `  process ${r.processMs} ms (x${r.processRatioToBare})  stripe SDK: ${r.loadsStripe ? 'loaded' : 'no'}`,
+          `  process ${r.processMs} ms (x${r.processRatioToBare})  stripe SDK: ${r.loadsStripe ? 'loaded' : 'no'}` +
+          (r.name === 'bare' || r.name.includes('no rate limiter') ? '' : `\n  ${''.padEnd(20)} KiB by package: ${top}`),
       );
     }
     return { results, buildMs: round(buildMs, 0) };

@@ -23,6 +23,10 @@ export interface LoadResult {
   maxMs: number;
   statuses: Record<string, number>;
   errors: number;
+  /** Every answer, warm-up included (CPU per request is measured over the whole run). */
+  answered: number;
+  /** CPU this generator used, warm-up included, ms. */
+  cpuMs: number;
 }
 
 const CRLF2 = Buffer.from('\r\n\r\n');
@@ -75,6 +79,8 @@ export async function runLoad(opts: {
   const latencies: number[] = [];
   const statuses: Record<string, number> = {};
   let errors = 0;
+  let answered = 0;
+  const cpu0 = process.cpuUsage();
   let measuring = false;
   let stopping = false;
   let measureStart = 0;
@@ -86,7 +92,7 @@ export async function runLoad(opts: {
       const socket = net.connect({ host: u.hostname, port: Number(u.port) });
       sockets.push(socket);
       socket.setNoDelay(true);
-      let buf = Buffer.alloc(0);
+      let buf: Buffer = Buffer.alloc(0);
       let sentAt = 0;
       let counted = false;
       const send = () => {
@@ -106,6 +112,7 @@ export async function runLoad(opts: {
           if (!r) return;
           buf = buf.subarray(r.length);
           const done = performance.now();
+          answered++;
           // Only requests sent and answered inside the measured window count.
           if (counted && measuring) {
             latencies.push(done - sentAt);
@@ -148,6 +155,8 @@ export async function runLoad(opts: {
     maxMs: r2(latencies[latencies.length - 1] ?? NaN),
     statuses,
     errors,
+    answered,
+    cpuMs: Math.round((process.cpuUsage(cpu0).user + process.cpuUsage(cpu0).system) / 1000),
   };
 }
 

@@ -34,8 +34,12 @@ export interface RoundTripResult {
   roundTrips: number;
   medianMsAtD: number;
   medianMsAt0: number;
-  /** Exchanges per request, counted at the services. */
-  calls: { redis: number; postgres: number; stripe: number; jwks: number };
+  /**
+   * Client->server writes per request seen at each service (HTTP requests at the bridge,
+   * chunks through the proxies): sequential ones are round trips, e.g. postgres 2 is
+   * postgres.js's describe-then-execute for a query with a bound parameter.
+   */
+  writes: { redis: number; postgres: number; stripe: number; jwks: number };
 }
 
 interface Case {
@@ -87,7 +91,7 @@ export async function measureRoundTrips(
     };
 
     const samples = new Map<string, { at0: number[]; atD: number[] }>(cases.map((c) => [c.endpoint, { at0: [], atD: [] }]));
-    const counts = new Map<string, RoundTripResult['calls']>();
+    const counts = new Map<string, RoundTripResult['writes']>();
     for (const delay of [0, D]) {
       setDelay(delay);
       // Warm-up at this delay: connections (pool, keep-alive), the JWKS, the limiter's scripts.
@@ -125,13 +129,13 @@ export async function measureRoundTrips(
         roundTrips: round((atD - at0) / D, 1),
         medianMsAtD: round(atD, 1),
         medianMsAt0: round(at0, 2),
-        calls: { redis: per(n.redis), postgres: per(n.postgres), stripe: per(n.stripe), jwks: per(n.jwks) },
+        writes: { redis: per(n.redis), postgres: per(n.postgres), stripe: per(n.stripe), jwks: per(n.jwks) },
       };
     });
     for (const r of results) {
       opts.log(
         `  ${r.endpoint.padEnd(26)} ${String(r.roundTrips).padStart(4)} D  (latency/D ${r.latencyOverD}, ${r.medianMsAtD} ms at D, ${r.medianMsAt0} ms at 0)` +
-          `  budget ${r.budget}  calls: redis ${r.calls.redis}, postgres ${r.calls.postgres}, stripe ${r.calls.stripe}, jwks ${r.calls.jwks}` +
+          `  budget ${r.budget}  writes: redis ${r.writes.redis}, postgres ${r.writes.postgres}, stripe ${r.writes.stripe}, jwks ${r.writes.jwks}` +
           (r.roundTrips > r.budget + 0.2 ? '  OVER' : ''),
       );
     }

@@ -128,7 +128,7 @@ export async function startServices(): Promise<Services> {
         BILLING_SERVICE_KEY: SERVICE_KEY,
         ...overrides,
       };
-      return Object.fromEntries(Object.entries(base).filter((e): e is [string, string] => e[1] !== undefined));
+      return Object.fromEntries(Object.entries(base).filter((e): e is [string, string] => typeof e[1] === 'string'));
     };
 
     return {

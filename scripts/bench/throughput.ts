@@ -4,26 +4,30 @@
  * delay, driven by load.ts in another process at a fixed concurrency for a fixed time;
  * beside the floor (the same server, a handler that returns a constant JSON body) run the
  * same way. The handler runs with its shipped defaults (DATABASE_POOL_MAX 3, the rate
- * limiter on every request), HS256 tokens and request logs off.
+ * limiter on every request), HS256 tokens and request logs off. A third run without the
+ * rate limiter (UPSTASH_* unset) shows the limiter's share, and the CPU each process
+ * spent per request shows where the cost lands (all of it shares this machine's cores,
+ * including the local stand-ins for Upstash and Postgres).
  */
+import { join } from 'node:path';
 import type { Fixtures } from './fixtures.ts';
 import type { LoadResult } from './load.ts';
 import { childEnv, type Services } from './services.ts';
-import { ROOT, round, runChild, startChild, tsNode } from './util.ts';
-import { join } from 'node:path';
+import { ROOT, round, runChild, startChild, tsNode, watchCpu, type CpuUse } from './util.ts';
 
-export interface ThroughputResult {
-  target: 'floor' | 'subscription';
-  load: LoadResult;
+export interface ThroughputRun extends LoadResult {
+  cpu: CpuUse | null;
+  /** CPU ms per request by process (the load generator's own share taken out of the bench process). */
+  cpuMsPerRequest: Record<string, number>;
 }
 
 export async function runThroughput(
   svc: Services,
-  target: 'floor' | 'subscription',
-  opts: { connections: number; durationS: number; warmupS: number; headers: Record<string, string> },
-): Promise<LoadResult> {
+  target: 'floor' | 'floor-io' | 'subscription',
+  opts: { connections: number; durationS: number; warmupS: number; headers: Record<string, string>; env?: Record<string, string | undefined> },
+): Promise<ThroughputRun> {
   const [node, args] = tsNode(join(ROOT, 'scripts', 'bench', 'serve-child.ts'), [target]);
-  const server = await startChild<{ url: string }>(node, args, { env: childEnv(svc.env()) });
+  const server = await startChild<{ url: string }>(node, args, { env: childEnv(svc.env(opts.env)) });
   try {
     const [lnode, largs] = tsNode(join(ROOT, 'scripts', 'bench', 'load.ts'), [
       '--url', `${server.ready.url}/api/stripe/${target}`,
@@ -32,30 +36,69 @@ export async function runThroughput(
       '--warmup', String(opts.warmupS),
       ...Object.entries(opts.headers).flatMap(([k, v]) => ['--header', `${k}: ${v}`]),
     ]);
+    const watch = watchCpu();
     const r = await runChild(lnode, largs, { env: childEnv({}), timeoutMs: (opts.durationS + opts.warmupS + 30) * 1000 });
+    const cpu = watch();
     if (r.code !== 0) throw new Error(`load generator failed (${r.code ?? r.signal}): ${r.stderr.slice(-1500)}`);
-    return JSON.parse(r.stdout.trim().split('\n').pop()!) as LoadResult;
+    const load = JSON.parse(r.stdout.trim().split('\n').pop()!) as LoadResult;
+    const cpuMsPerRequest: Record<string, number> = {};
+    if (cpu) {
+      const n = Math.max(1, load.answered);
+      for (const [name, seconds] of Object.entries(cpu.byProcess)) {
+        // The generator exits inside the window: its CPU lands on this (its parent) process.
+        const ms = name.startsWith('bench ') ? seconds * 1000 - load.cpuMs : seconds * 1000;
+        const key = name.startsWith('postgres') ? 'postgres' : name.startsWith('redis-server') ? 'redis-server' : name.includes('serve-child') ? 'server' : name.startsWith('bench ') ? 'bench (bridge)' : name;
+        cpuMsPerRequest[key] = round((cpuMsPerRequest[key] ?? 0) + Math.max(0, ms) / n, 3);
+      }
+      cpuMsPerRequest['load generator'] = round(load.cpuMs / n, 3);
+    }
+    return { ...load, cpu, cpuMsPerRequest };
   } finally {
     await server.stop();
   }
 }
 
+export interface ThroughputResult {
+  floor: ThroughputRun;
+  subscription: ThroughputRun;
+  /** Diagnostic: the same without the rate limiter. */
+  subscriptionNoLimiter: ThroughputRun | null;
+  /** Diagnostic: the floor plus the I/O GET subscription cannot avoid (one Upstash call, one query), none of our code. */
+  floorIo: ThroughputRun | null;
+  ratio: number;
+}
+
 export async function measureThroughput(
   svc: Services,
   fx: Fixtures,
-  opts: { connections: number; durationS: number; warmupS: number; log: (s: string) => void },
-): Promise<{ floor: LoadResult; subscription: LoadResult; ratio: number }> {
+  opts: { connections: number; durationS: number; warmupS: number; diagnostics: boolean; log: (s: string) => void },
+): Promise<ThroughputResult> {
   const token = await svc.hsToken({ sub: fx.subscribed.user });
-  const common = { connections: opts.connections, durationS: opts.durationS, warmupS: opts.warmupS };
-  const floor = await runThroughput(svc, 'floor', { ...common, headers: { authorization: `Bearer ${token}` } });
-  const subscription = await runThroughput(svc, 'subscription', { ...common, headers: { authorization: `Bearer ${token}` } });
-  const ratio = round(subscription.rps / floor.rps, 2);
-  const line = (name: string, r: LoadResult) =>
-    `  ${name.padEnd(18)} ${String(r.rps).padStart(6)} req/s  p50 ${r.p50Ms} ms  p99 ${r.p99Ms} ms  (${r.requests} requests, statuses ${JSON.stringify(r.statuses)}, errors ${r.errors})`;
-  opts.log(line('floor', floor));
-  opts.log(line('GET subscription', subscription));
-  opts.log(`  ratio ${ratio} of the floor (budget >= 0.5)`);
+  const common = { connections: opts.connections, durationS: opts.durationS, warmupS: opts.warmupS, headers: { authorization: `Bearer ${token}` } };
+  const line = (name: string, r: ThroughputRun) =>
+    opts.log(
+      `  ${name.padEnd(34)} ${String(r.rps).padStart(6)} req/s  p50 ${r.p50Ms} ms  p99 ${r.p99Ms} ms  (${r.requests} requests, statuses ${JSON.stringify(r.statuses)}, errors ${r.errors})` +
+        (r.cpu ? `\n  ${''.padEnd(34)} CPU ms/request: ${Object.entries(r.cpuMsPerRequest).map(([k, v]) => `${k} ${v}`).join(', ')}; other processes on the machine ${r.cpu.othersCores} cores` : ''),
+    );
+  const floor = await runThroughput(svc, 'floor', common);
+  line('floor (constant JSON, same server)', floor);
+  const subscription = await runThroughput(svc, 'subscription', common);
+  line('GET subscription', subscription);
   const bad = Object.entries(subscription.statuses).filter(([s]) => s !== '200');
   if (bad.length) throw new Error(`GET subscription answered non-200 under load: ${JSON.stringify(subscription.statuses)}`);
-  return { floor, subscription, ratio };
+  let subscriptionNoLimiter: ThroughputRun | null = null;
+  let floorIo: ThroughputRun | null = null;
+  if (opts.diagnostics) {
+    subscriptionNoLimiter = await runThroughput(svc, 'subscription', { ...common, env: { UPSTASH_REDIS_REST_URL: undefined, UPSTASH_REDIS_REST_TOKEN: undefined } });
+    line('GET subscription, no rate limiter', subscriptionNoLimiter);
+    floorIo = await runThroughput(svc, 'floor-io', common);
+    line('floor + 1 Upstash call + 1 query', floorIo);
+  }
+  const ratio = round(subscription.rps / floor.rps, 2);
+  opts.log(
+    `  ratio ${ratio} of the floor (budget >= 0.5)` +
+      (subscriptionNoLimiter ? `; without the rate limiter ${round(subscriptionNoLimiter.rps / floor.rps, 2)}` : '') +
+      (floorIo ? `; ${round(subscription.rps / floorIo.rps, 2)} of the floor doing the same I/O (which is itself ${round(floorIo.rps / floor.rps, 2)} of the floor)` : ''),
+  );
+  return { floor, subscription, subscriptionNoLimiter, floorIo, ratio };
 }

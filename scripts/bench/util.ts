@@ -1,10 +1,21 @@
 /** Small helpers shared by the benchmark scripts: statistics, ports, child processes. */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+/** Every child this process started and that is still running, so a watchdog can end them (by pid). */
+const live = new Set<ChildProcess>();
+const track = (child: ChildProcess) => {
+  live.add(child);
+  child.once('close', () => live.delete(child));
+};
+export function killChildren(): void {
+  for (const child of live) child.kill('SIGKILL');
+}
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -88,6 +99,7 @@ export function runChild(
   const started = performance.now();
   return new Promise((resolveRun, reject) => {
     const child = spawn(cmd, args, { cwd: opts.cwd ?? ROOT, env: opts.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    track(child);
     let stdout = '';
     let stderr = '';
     let timedOut = false;
@@ -124,6 +136,7 @@ export function startChild<T>(
 ): Promise<{ child: ChildProcess; ready: T; stderr: () => string; stop(): Promise<void> }> {
   return new Promise((resolveStart, reject) => {
     const child = spawn(cmd, args, { cwd: ROOT, env: opts.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    track(child);
     let buffered = '';
     let stderr = '';
     let ready = false;
@@ -166,3 +179,104 @@ export function startChild<T>(
 
 /** `1234567` -> `1,206 KiB`-style sizes: KiB with no decimals. */
 export const kib = (bytes: number) => `${Math.round(bytes / 1024)} KiB`;
+
+interface ProcStat {
+  pid: number;
+  ppid: number;
+  /** utime + stime + cutime + cstime, in clock ticks. */
+  ticks: number;
+}
+
+function readProcs(): ProcStat[] {
+  const out: ProcStat[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const line = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const rest = line.slice(line.lastIndexOf(')') + 2).split(' ');
+      // Fields from the state (3rd) on: ppid is the 4th, utime..cstime the 14th..17th.
+      out.push({ pid: Number(entry), ppid: Number(rest[1]), ticks: Number(rest[11]) + Number(rest[12]) + Number(rest[13]) + Number(rest[14]) });
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}
+
+/** This process and its descendants (services, children), each with its ticks. */
+function ourProcs(): Map<number, number> {
+  const procs = readProcs();
+  const children = new Map<number, ProcStat[]>();
+  for (const p of procs) children.set(p.ppid, [...(children.get(p.ppid) ?? []), p]);
+  const out = new Map<number, number>();
+  const self = procs.find((p) => p.pid === process.pid);
+  const stack = self ? [self] : [];
+  while (stack.length) {
+    const p = stack.pop()!;
+    out.set(p.pid, p.ticks);
+    stack.push(...(children.get(p.pid) ?? []));
+  }
+  return out;
+}
+
+const sum = (m: Map<number, number>) => [...m.values()].reduce((a, b) => a + b, 0);
+
+/** A short name for a process: its program and the first argument that says what it is. */
+function label(pid: number): string {
+  if (pid === process.pid) return 'bench (this process: bridge, Stripe double; and children that exited)';
+  try {
+    const args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+    const prog = (args[0] ?? '').split('/').pop() ?? '';
+    const script = args.find((a) => /\.(ts|mts|js|mjs)$/.test(a));
+    if (script) return `${prog} ${script.replace(`${ROOT}/`, '')} ${args[args.indexOf(script) + 1] ?? ''}`.trim();
+    if (prog.startsWith('postgres')) return 'postgres';
+    return prog;
+  } catch {
+    return `pid ${pid}`;
+  }
+}
+
+function busyTicks(): number {
+  const [, ...f] = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).map(Number);
+  // user nice system idle iowait irq softirq steal: busy is all but idle and iowait.
+  const total = f.slice(0, 8).reduce((a, b) => a + b, 0);
+  return total - f[3]! - f[4]!;
+}
+
+export interface CpuUse {
+  seconds: number;
+  /** Cores kept busy by this run's processes (this one and its descendants: services, children). */
+  oursCores: number;
+  /** Cores kept busy by everything else on the machine meanwhile (other people's work). */
+  othersCores: number;
+  /** Our processes by name (postgres backends together), CPU seconds. */
+  byProcess: Record<string, number>;
+}
+
+/** Watches CPU use from now until the returned function is called (Linux; null elsewhere). */
+export function watchCpu(): () => CpuUse | null {
+  if (!existsSync('/proc/stat')) return () => null;
+  const t0 = performance.now();
+  const busy0 = busyTicks();
+  const ours0 = ourProcs();
+  return () => {
+    const seconds = (performance.now() - t0) / 1000;
+    const busy = busyTicks() - busy0;
+    const now = ourProcs();
+    const hz = 100; // USER_HZ on Linux
+    const byProcess: Record<string, number> = {};
+    for (const [pid, ticks] of now) {
+      const d = ticks - (ours0.get(pid) ?? 0);
+      if (d <= 0) continue;
+      const name = label(pid);
+      byProcess[name] = round((byProcess[name] ?? 0) + d / hz, 2);
+    }
+    const ours = sum(now) - [...ours0].filter(([pid]) => now.has(pid)).reduce((a, [, t]) => a + t, 0);
+    return {
+      seconds: round(seconds, 1),
+      oursCores: round(ours / hz / seconds, 2),
+      othersCores: round(Math.max(0, busy - ours) / hz / seconds, 2),
+      byProcess,
+    };
+  };
+}
