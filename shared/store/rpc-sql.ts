@@ -6,7 +6,7 @@ import { assertFunctionName, type Rpc } from './rpc.ts';
 // Errors that mean "the database could not be reached or went away": 503, retry later.
 const CONNECTION_CODES = new Set([
   'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH',
-  'CONNECT_TIMEOUT', 'CONNECTION_CLOSED', 'CONNECTION_ENDED', 'CONNECTION_DESTROYED',
+  'CONNECT_TIMEOUT', 'QUERY_TIMEOUT', 'CONNECTION_CLOSED', 'CONNECTION_ENDED', 'CONNECTION_DESTROYED',
   '57P01', '57P02', '57P03', '53300', '08000', '08001', '08003', '08004', '08006',
 ]);
 
@@ -22,7 +22,15 @@ export function dollarQuoted(text: string): string {
   return `${tag}${text}${tag}`;
 }
 
-export function createSqlRpc(url: string, options: { max?: number } = {}): Rpc {
+/**
+ * A store call that takes longer counts as the database being unavailable (503):
+ * postgres.js has no query timeout, and never settles a query sent in the turn its
+ * connection is reset. A call cut off this way may still commit; every caller's retry is
+ * idempotent (webhook events by id, usage by key).
+ */
+export const QUERY_TIMEOUT_MS = 5_000;
+
+export function createSqlRpc(url: string, options: { max?: number; timeoutMs?: number } = {}): Rpc {
   const sql = postgres(url, {
     max: options.max ?? 3,
     idle_timeout: 20,
@@ -32,21 +40,34 @@ export function createSqlRpc(url: string, options: { max?: number } = {}): Rpc {
     backoff: (retries: number) => Math.min(0.05 * (retries - 1), 0.25),
     // Supabase's pooler (transaction mode) does not keep prepared statements.
     prepare: false,
+    // We send and get jsonb only. The array-type lookup postgres.js runs first on every new
+    // connection costs a round trip, and its failure (a reset right then) is an unhandled rejection.
+    fetch_types: false,
     onnotice: () => undefined,
   });
   return {
     async call<T>(fn: string, p: Record<string, unknown>): Promise<T> {
       assertFunctionName(fn);
+      let timer: NodeJS.Timeout | undefined;
       try {
         // One round trip: with a bound parameter and `prepare: false`, postgres.js first has
         // the server describe the statement, waits, then binds and executes (two round trips).
         // A query without parameters is one simple-protocol message (transaction poolers
         // accept it); the JSON sits inside dollar quotes whose tag does not occur in it.
-        const rows = await sql.unsafe(`select ${fn}(${dollarQuoted(JSON.stringify(p))}::jsonb) as r`);
+        const query = sql.unsafe(`select ${fn}(${dollarQuoted(JSON.stringify(p))}::jsonb) as r`);
+        const deadline = new Promise<never>((_, reject) => {
+          timer = setTimeout(
+            () => reject(Object.assign(new Error(`${fn} took too long`), { code: 'QUERY_TIMEOUT' })),
+            options.timeoutMs ?? QUERY_TIMEOUT_MS,
+          );
+        });
+        const rows = await Promise.race([query, deadline]);
         return rows[0]?.r as T;
       } catch (err) {
         if (isConnectionError(err)) throw new UnavailableError('Database', { cause: err });
         throw err;
+      } finally {
+        clearTimeout(timer);
       }
     },
     close: () => sql.end({ timeout: 5 }),

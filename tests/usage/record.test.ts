@@ -17,7 +17,7 @@ afterAll(async () => {
 const rec = (accountId: string, over: Record<string, unknown> = {}) => ({ accountId, quantity: 1, idempotencyKey: uid('k'), ...over });
 
 async function rowsOf(accountId: string): Promise<Array<{ idempotency_key: string; quantity: string; occurred_at: Date }>> {
-  return stack.sql`select idempotency_key, quantity::text, occurred_at from billing_usage_records where account_id = ${accountId} order by id`;
+  return stack.sql`select idempotency_key, quantity::text, occurred_at from billing_usage_records where account_id = ${accountId} order by occurred_at, idempotency_key`;
 }
 
 describe('POST usage: authentication', () => {

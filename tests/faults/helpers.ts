@@ -1,0 +1,308 @@
+/**
+ * Fault tests' setup: the real stack (a fresh Postgres database, Redis behind the Upstash
+ * bridge), the Stripe double delivering signed webhooks to the real handler over HTTP, and
+ * a TCP proxy in front of Postgres that the handlers connect through (DATABASE_URL), so a
+ * test can make the database slow, unreachable, or lose a connection mid-transaction.
+ * `stack.sql` connects directly, so tables can be checked whatever the proxy does.
+ */
+import type Stripe from 'stripe';
+import { expect, vi } from 'vitest';
+import { startTcpProxy, type DropPredicate, type TcpProxy } from '../../dev/tcp-proxy.ts';
+import checkout from '../../functions/checkout.ts';
+import usage from '../../functions/usage.ts';
+import webhook from '../../functions/webhook.ts';
+import { config } from '../../shared/config.ts';
+import { createLogger } from '../../shared/log.ts';
+import { getStore } from '../../shared/store/index.ts';
+import type { ReportOptions, ReportResult } from '../../shared/usage/report.ts';
+import { runUsageReport } from '../../shared/usage/run.ts';
+import { call, startStack, tokenFor, uid, type Call, type Stack } from '../helpers/stack.ts';
+import { startStripe, WEBHOOK_SECRET } from '../helpers/stripe.ts';
+
+export const SERVICE_KEY = 'svc_faults_0123456789abcdefghijklmnop';
+export const METER = 'mtr_double_events';
+export const EVENT_NAME = 'tracked_events';
+
+export type StripeSide = Awaited<ReturnType<typeof startStripe>>;
+
+export interface FaultStack {
+  stack: Stack;
+  s: StripeSide;
+  /** The proxy between the handlers and Postgres. */
+  pg: TcpProxy;
+  /** DATABASE_URL through the proxy (what the handlers use). */
+  proxiedUrl: string;
+  stop(): Promise<void>;
+}
+
+export async function startFaultStack(env: Record<string, string | undefined> = {}): Promise<FaultStack> {
+  const stack = await startStack();
+  const s = await startStripe(stack);
+  const direct = new URL(stack.databaseUrl);
+  const pg = await startTcpProxy({ target: { host: direct.hostname, port: Number(direct.port) } });
+  const proxiedUrl = pg.rewriteUrl(stack.databaseUrl);
+  stack.setEnv({
+    DATABASE_URL: proxiedUrl,
+    BILLING_SERVICE_KEY: SERVICE_KEY,
+    STRIPE_METER_EVENT_NAME: EVENT_NAME,
+    STRIPE_METER_ID: METER,
+    USAGE_REPORT_WINDOW_SECONDS: '60',
+    ...env,
+  });
+  return {
+    stack,
+    s,
+    pg,
+    proxiedUrl,
+    async stop() {
+      await s.stop();
+      await pg.close();
+      await stack.stop();
+    },
+  };
+}
+
+export const sessionIdOf = (url: string) => /\/(cs_[A-Za-z0-9_]+)/.exec(url)![1]!;
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Posts an event to the webhook handler, signed as Stripe signs it. */
+export function signedWebhook(s: StripeSide, event: Stripe.Event, path = '/api/stripe/webhook'): Promise<Call> {
+  const payload = JSON.stringify(event, null, 2);
+  return call(webhook, 'POST', path, { body: payload, headers: { 'stripe-signature': s.double.sign(payload, WEBHOOK_SECRET) } });
+}
+
+/** A user who went through checkout; with `deliver: false` the double keeps the events for the test to send. */
+export async function checkedOut(s: StripeSide, opts: { deliver?: boolean; org?: string } = {}) {
+  const user = uid('u');
+  const token = await tokenFor({ sub: user, ...(opts.org ? { org: opts.org, role: 'owner' } : {}) });
+  const res = await call(checkout, 'POST', '/api/stripe/checkout', { token });
+  expect(res.status, res.text).toBe(200);
+  const done = await s.double.actions.completeCheckout(sessionIdOf(res.body.url), { deliver: opts.deliver ?? true });
+  return {
+    user,
+    token,
+    account: opts.org ? `org:${opts.org}` : `user:${user}`,
+    done,
+    customer: done.customer.id,
+    sub: done.subscription.id,
+    eventOf: (type: string) => done.events.find((e) => e.type === type)!,
+  };
+}
+
+/** Our stored rows against the double's subscriptions, for the given customers (all the double has when omitted). */
+export async function expectSubscriptionsMatchStripe(stack: Stack, s: StripeSide, customers?: string[]): Promise<void> {
+  const wanted = customers ? new Set(customers) : null;
+  const theirs = [...s.double.state.subscriptions.values()].filter((x) => !wanted || wanted.has(x.customer as string));
+  const ids = theirs.map((x) => x.id);
+  const ours = await stack.sql<{ id: string; customer_id: string; status: string; cancel_at_period_end: boolean; current_period_end: Date | null; price_id: string | null }[]>`
+    select id, customer_id, status, cancel_at_period_end, current_period_end, price_id from billing_subscriptions
+    where id = any(${ids}) or customer_id = any(${customers ?? theirs.map((x) => x.customer as string)})`;
+  const byId = (a: { id: string }, b: { id: string }) => (a.id < b.id ? -1 : 1);
+  expect(ours.map((r) => ({ id: r.id, customer: r.customer_id, status: r.status, cancel: r.cancel_at_period_end, end: r.current_period_end?.getTime() ?? null, price: r.price_id })).sort(byId))
+    .toEqual(theirs.map((x) => ({
+      id: x.id,
+      customer: x.customer as string,
+      status: x.status,
+      cancel: x.cancel_at_period_end,
+      end: (x.items.data[0]?.current_period_end ?? 0) * 1000,
+      price: x.items.data[0]?.price.id ?? null,
+    })).sort(byId));
+}
+
+/** Every customer link we hold names a customer the double has (no link without a customer). */
+export async function expectLinksAreRealCustomers(stack: Stack, s: StripeSide): Promise<void> {
+  const links = await stack.sql<{ id: string; stripe_customer_id: string }[]>`
+    select id, stripe_customer_id from billing_accounts where stripe_customer_id is not null`;
+  for (const l of links) expect(s.double.state.customers.has(l.stripe_customer_id), `${l.id} -> ${l.stripe_customer_id}`).toBe(true);
+}
+
+/** What the double's meter holds for a customer over the last 36 days, read with the real SDK. */
+export async function meterTotal(s: StripeSide, customer: string): Promise<number> {
+  const now = Math.floor(Date.now() / 1000);
+  const summaries = await s.stripe.billing.meters
+    .listEventSummaries(METER, { customer, start_time: Math.floor((now - 36 * 86_400) / 60) * 60, end_time: Math.ceil((now + 3600) / 60) * 60 })
+    .autoPagingToArray({ limit: 1000 });
+  return summaries.reduce((sum, x) => sum + x.aggregated_value, 0);
+}
+
+/** For every linked customer with usage: the double's meter summaries equal our ledger, and all of it is reported. */
+export async function expectLedgerMatchesStripe(stack: Stack, s: StripeSide): Promise<void> {
+  const rows = await stack.sql<{ customer: string; recorded: string; reported: string }[]>`
+    select a.stripe_customer_id as customer, sum(r.quantity)::text as recorded,
+           coalesce(sum(r.quantity) filter (where b.status = 'reported'), 0)::text as reported
+    from billing_usage_records r
+    join billing_accounts a on a.id = r.account_id and a.stripe_customer_id is not null
+    left join billing_usage_batches b on b.id = r.batch_id
+    group by a.stripe_customer_id`;
+  for (const row of rows) {
+    expect({ customer: row.customer, stripe: await meterTotal(s, row.customer), reported: Number(row.reported) })
+      .toEqual({ customer: row.customer, stripe: Number(row.recorded), reported: Number(row.recorded) });
+  }
+}
+
+const quiet = createLogger({ function: 'faults-test' });
+
+/** The reporter with test-speed backoffs. */
+export function report(overrides: Partial<ReportOptions> = {}): Promise<ReportResult> {
+  return runUsageReport(config(), quiet, { retryBaseMs: 5, releaseBackoffSeconds: 0, timeBudgetMs: 20_000, ...overrides });
+}
+
+/** Runs the reporter until nothing is left to claim (or `max` runs). */
+export async function reportAll(overrides: Partial<ReportOptions> = {}, max = 10): Promise<ReportResult[]> {
+  const runs: ReportResult[] = [];
+  for (let i = 0; i < max; i++) {
+    const r = await report(overrides);
+    runs.push(r);
+    if (r.claimed === 0) break;
+  }
+  return runs;
+}
+
+export function postUsage(body: unknown, path = '/api/stripe/usage'): Promise<Call> {
+  return call(usage, 'POST', path, { body, headers: { authorization: `Bearer ${SERVICE_KEY}` } });
+}
+
+export interface LogLine {
+  level: string;
+  event: string;
+  [k: string]: unknown;
+}
+
+/**
+ * Captures the JSON log lines the handlers write at warn and error level (they go to
+ * console.error), for tests that check a degradation was logged.
+ */
+export function captureWarnings(): { lines: LogLine[]; events(): string[]; restore(): void } {
+  const lines: LogLine[] = [];
+  const before = process.env.LOG_LEVEL;
+  process.env.LOG_LEVEL = 'warn';
+  const spy = vi.spyOn(console, 'error').mockImplementation((line: unknown) => {
+    try {
+      lines.push(JSON.parse(String(line)) as LogLine);
+    } catch {
+      // not one of ours
+    }
+  });
+  return {
+    lines,
+    events: () => lines.map((l) => l.event),
+    restore() {
+      spy.mockRestore();
+      if (before === undefined) delete process.env.LOG_LEVEL;
+      else process.env.LOG_LEVEL = before;
+    },
+  };
+}
+
+/** The error code of a response in either dialect. */
+export function codeOf(res: Call): string | undefined {
+  return res.body?.error?.code ?? res.body?.code;
+}
+
+/** Checks an error response's shape in the dialect its path asked for. */
+export function expectError(res: Call, path: string, status: number, code: string, message?: string | RegExp): void {
+  expect(res.status, `${path}: ${res.text}`).toBe(status);
+  const requestId = res.headers.get('x-request-id');
+  if (path.startsWith('/api/billing/')) {
+    expect(res.body).toMatchObject({ success: false, data: null, error: { code, requestId } });
+    if (message) expect(res.body.error.message).toMatch(message);
+  } else {
+    expect(res.body).toMatchObject({ code, requestId });
+    if (message) expect(res.body.error).toMatch(message);
+  }
+}
+
+/** An account linked to a real customer of the double (created through the SDK). */
+export async function linkedAccount(s: StripeSide, kind: 'user' | 'organization' = 'user'): Promise<{ accountId: string; id: string; customer: string }> {
+  const id = uid(kind === 'user' ? 'u' : 'org');
+  const accountId = `${kind === 'user' ? 'user' : 'org'}:${id}`;
+  const customer = await s.stripe.customers.create({ metadata: { account_id: accountId } });
+  const linked = await getStore(config()).linkCustomer({ account_id: accountId, kind, customer_id: customer.id });
+  expect(linked).toBe(customer.id);
+  return { accountId, id, customer: customer.id };
+}
+
+/** The start of the minute `minutesAgo` minutes back (report windows are 60 s here). */
+export const minute = (minutesAgo: number) => Math.floor(Date.now() / 60_000) * 60 - minutesAgo * 60;
+
+/** Records usage through POST usage and checks it was taken. */
+export async function recordUsage(records: Array<{ accountId: string; quantity: number; idempotencyKey?: string; timestamp?: number }>): Promise<void> {
+  const res = await postUsage({ records: records.map((r) => ({ idempotencyKey: uid('k'), ...r })) });
+  expect(res.status, res.text).toBe(200);
+}
+
+/**
+ * A drop predicate for the proxy in front of an HTTP server: cuts the connection when the
+ * answer to the first request matching `method` and `path` comes back (the server did the
+ * work; the client never hears of it).
+ */
+export function loseAnswerTo(method: string, path: RegExp): DropPredicate {
+  const asked = new Set<number>();
+  return (chunk) => {
+    if (chunk.direction === 'up') {
+      const line = /^([A-Z]+) (\S+) HTTP\/1\.1\r\n/.exec(chunk.text);
+      if (line && line[1] === method && path.test(line[2]!.split('?')[0]!)) asked.add(chunk.connection.id);
+      return false;
+    }
+    return asked.has(chunk.connection.id);
+  };
+}
+
+/** Loses the answers to the next `times` requests matching method and path (see loseAnswerTo); resolves when all are lost. */
+export async function loseAnswers(proxy: TcpProxy, method: string, path: RegExp, times: number): Promise<void> {
+  for (let i = 0; i < times; i++) await proxy.dropAfter(loseAnswerTo(method, path));
+}
+
+/** A connection string through the proxy, named so tests can find the app's sessions in pg_stat_activity. */
+export function appDatabaseUrl(f: FaultStack, params: Record<string, string> = {}): string {
+  const u = new URL(f.proxiedUrl);
+  u.searchParams.set('application_name', 'billing_app');
+  for (const [k, v] of Object.entries(params)) u.searchParams.set(k, v);
+  return u.toString();
+}
+
+/**
+ * Startup parameters that make the server notice a vanished client within 50 ms, even while
+ * its query waits for a lock (PostgreSQL 14+). Without it (the default), a backend whose
+ * client is gone runs its statement to the end, commits, and only then fails to answer.
+ */
+export const NOTICING = { client_connection_check_interval: '50' };
+
+/** A transaction of the test's own (direct connection), holding its locks until released (once; later calls do nothing). */
+export async function hold(stack: Stack, statements: string[]): Promise<{ release(): Promise<void> }> {
+  const tx = await stack.sql.reserve();
+  await tx`begin`;
+  for (const text of statements) await tx.unsafe(text);
+  let released: Promise<void> | undefined;
+  return {
+    release() {
+      released ??= (async () => {
+        await tx`rollback`;
+        tx.release();
+      })();
+      return released;
+    },
+  };
+}
+
+/** The pids of the app's sessions running `fn` that wait for a lock, once there are `count`. */
+export async function waitingOnLock(stack: Stack, fn: string, count = 1): Promise<number[]> {
+  for (let i = 0; i < 300; i++) {
+    const rows = await stack.sql<{ pid: number }[]>`
+      select pid from pg_stat_activity
+      where application_name = 'billing_app' and wait_event_type = 'Lock' and query like ${`%${fn}%`}
+      order by query_start`;
+    if (rows.length >= count) return rows.map((r) => r.pid);
+    await sleep(10);
+  }
+  throw new Error(`fewer than ${count} sessions of the app wait in ${fn}`);
+}
+
+/** Resolves once the backend has ended. */
+export async function backendGone(stack: Stack, pid: number): Promise<void> {
+  for (let i = 0; i < 300; i++) {
+    if ((await stack.sql`select 1 from pg_stat_activity where pid = ${pid}`).length === 0) return;
+    await sleep(10);
+  }
+  throw new Error(`backend ${pid} is still there`);
+}
