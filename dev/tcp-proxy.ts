@@ -90,7 +90,7 @@ export interface TcpProxy {
   drop(id: number): boolean;
   /** Open connections now. */
   readonly open: number;
-  stats: { connections: number; bytesUp: number; bytesDown: number; dropped: number };
+  stats: { connections: number; bytesUp: number; bytesDown: number; dropped: number; /** client->server chunks forwarded: a rough count of exchanges */ chunksUp: number };
   close(): Promise<void>;
 }
 
@@ -115,7 +115,7 @@ export async function startTcpProxy(opts: { target: { host?: string; port: numbe
   const watchers = new Set<(chunk: ChunkInfo) => void>();
   let nextId = 0;
   const pairs = new Set<Pair>();
-  const stats = { connections: 0, bytesUp: 0, bytesDown: 0, dropped: 0 };
+  const stats = { connections: 0, bytesUp: 0, bytesDown: 0, dropped: 0, chunksUp: 0 };
 
   /** Drops a connection: a reset on both sides, not a polite FIN (a crashed server, a broken network). */
   const cut = (pair: Pair): void => {
@@ -178,6 +178,7 @@ export async function startTcpProxy(opts: { target: { host?: string; port: numbe
     if (direction === 'up') {
       pair.info.bytesUp += n;
       stats.bytesUp += n;
+      stats.chunksUp++;
     } else {
       pair.info.bytesDown += n;
       stats.bytesDown += n;

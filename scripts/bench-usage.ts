@@ -21,7 +21,7 @@ import { config, resetConfig } from '../shared/config.ts';
 import { createLogger } from '../shared/log.ts';
 import { getStore } from '../shared/store/index.ts';
 import { runUsageReport } from '../shared/usage/run.ts';
-import { serve } from '../tests/helpers/serve.ts';
+import { serve } from '../dev/serve.ts';
 import { migrate } from './migrate.ts';
 
 const { values: a } = parseArgs({

@@ -25,6 +25,7 @@
  * equals Stripe's meter event summaries and is all reported. Exit code 1 on any unexpected
  * answer or mismatch.
  */
+import { toRequest } from '../dev/serve.ts';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -93,17 +94,7 @@ async function serveApp(): Promise<void> {
   const every = Number(process.env.SOAK_REPORT_EVERY_S ?? 3) * 1000;
   const timer = setInterval(tick, every);
 
-  const toRequest = async (req: IncomingMessage, origin: string): Promise<Request> => {
-    const chunks: Buffer[] = [];
-    for await (const c of req) chunks.push(c as Buffer);
-    const headers = new Headers();
-    for (const [k, v] of Object.entries(req.headers)) {
-      if (Array.isArray(v)) v.forEach((x) => headers.append(k, x));
-      else if (v !== undefined) headers.set(k, v);
-    }
-    const body = chunks.length && req.method !== 'GET' && req.method !== 'HEAD' ? Buffer.concat(chunks) : undefined;
-    return new Request(new URL(req.url ?? '/', origin), { method: req.method, headers, body });
-  };
+
   const sendJson = (res: ServerResponse, status: number, body: unknown) => {
     res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
   };

@@ -1,4 +1,5 @@
 import type Stripe from 'stripe';
+import { shuffle } from '../dev/shuffle.ts';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import checkout from '../functions/checkout.ts';
 import subscription from '../functions/subscription.ts';
@@ -236,17 +237,6 @@ describe('duplicates', () => {
   });
 });
 
-/** A deterministic shuffle, so a failing order can be replayed from its seed. */
-function shuffle<T>(items: T[], seed: number): T[] {
-  const a = [...items];
-  let x = seed || 1;
-  for (let i = a.length - 1; i > 0; i--) {
-    x = (x * 1103515245 + 12345) % 2 ** 31;
-    const j = x % (i + 1);
-    [a[i], a[j]] = [a[j]!, a[i]!];
-  }
-  return a;
-}
 
 describe('ordering', () => {
   it('many shuffled orders of a full lifecycle, with duplicates, end in Stripe\'s state', async () => {

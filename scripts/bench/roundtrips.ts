@@ -2,7 +2,7 @@
  * Round trips: the same delay D on every remote dependency, and each endpoint's warm
  * latency in units of D, which is the number of sequential round trips on its path.
  *
- * - Postgres and the Stripe double sit behind delay proxies (delay-proxy.ts): every
+ * - Postgres and the Stripe double sit behind delay proxies (dev/tcp-proxy.ts): every
  *   client->server chunk is held D, so one query or one Stripe call costs one D.
  * - The Upstash bridge holds every HTTP request D (`faults.setDelay`): one pipeline = one D.
  * - Tokens are ES256 from a JWKS URL, also behind a delay proxy: a JWKS fetch on a warm
@@ -19,7 +19,7 @@ import subscription from '../../functions/subscription.ts';
 import usage from '../../functions/usage.ts';
 import webhook from '../../functions/webhook.ts';
 import { resetConfig } from '../../shared/config.ts';
-import { startDelayProxy } from './delay-proxy.ts';
+import { startTcpProxy } from '../../dev/tcp-proxy.ts';
 import { call, createFixtures, must, signedDelivery, type Called, type Fixtures } from './fixtures.ts';
 import type { Services } from './services.ts';
 import { median, round } from './util.ts';
@@ -53,9 +53,9 @@ export async function measureRoundTrips(
   opts: { delayMs: number; samples: number; warmup: number; log: (s: string) => void },
 ): Promise<{ results: RoundTripResult[]; fixtures: Fixtures }> {
   const D = opts.delayMs;
-  const pgProxy = await startDelayProxy({ port: svc.pgPort });
-  const stripeProxy = await startDelayProxy({ port: svc.double.port });
-  const jwksProxy = await startDelayProxy({ port: svc.jwks.port });
+  const pgProxy = await startTcpProxy({ target: { host: '127.0.0.1', port: svc.pgPort } });
+  const stripeProxy = await startTcpProxy({ target: { host: '127.0.0.1', port: svc.double.port } });
+  const jwksProxy = await startTcpProxy({ target: { host: '127.0.0.1', port: svc.jwks.port } });
   const setDelay = (ms: number) => {
     pgProxy.setDelay(ms);
     stripeProxy.setDelay(ms);
@@ -98,7 +98,7 @@ export async function measureRoundTrips(
       for (let i = 0; i < opts.warmup; i++) for (const c of cases) await check(c);
       for (let i = 0; i < opts.samples; i++) {
         for (const c of cases) {
-          const before = { redis: svc.bridge.stats.requests, postgres: pgProxy.chunks, stripe: stripeProxy.chunks, jwks: jwksProxy.chunks };
+          const before = { redis: svc.bridge.stats.requests, postgres: pgProxy.stats.chunksUp, stripe: stripeProxy.stats.chunksUp, jwks: jwksProxy.stats.chunksUp };
           const t = performance.now();
           await check(c);
           const ms = performance.now() - t;
@@ -107,9 +107,9 @@ export async function measureRoundTrips(
           if (delay === D) {
             const acc = counts.get(c.endpoint) ?? { redis: 0, postgres: 0, stripe: 0, jwks: 0 };
             acc.redis += svc.bridge.stats.requests - before.redis;
-            acc.postgres += pgProxy.chunks - before.postgres;
-            acc.stripe += stripeProxy.chunks - before.stripe;
-            acc.jwks += jwksProxy.chunks - before.jwks;
+            acc.postgres += pgProxy.stats.chunksUp - before.postgres;
+            acc.stripe += stripeProxy.stats.chunksUp - before.stripe;
+            acc.jwks += jwksProxy.stats.chunksUp - before.jwks;
             counts.set(c.endpoint, acc);
           }
         }

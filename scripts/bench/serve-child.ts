@@ -1,6 +1,6 @@
 /**
  * A benchmark server process: serves one handler over HTTP on 127.0.0.1 exactly as
- * tests/helpers/serve.ts does (node:http, a real Request per request), and prints
+ * dev/serve.ts does (node:http, a real Request per request), and prints
  * `{"url": ...}` when it listens. `floor` is the same server with a handler that returns
  * a constant JSON body: the ceiling of the stack itself. `floor-io` also does, per request,
  * what GET subscription cannot avoid, with the same clients and none of our code: one
@@ -10,7 +10,7 @@
  * The handler reads its configuration from the environment. Stops on SIGTERM/SIGINT.
  */
 import type { Handler } from '../../shared/endpoint.ts';
-import { serve } from '../../tests/helpers/serve.ts';
+import { serve } from '../../dev/serve.ts';
 
 const which = process.argv[2];
 const floor: Handler = async () =>

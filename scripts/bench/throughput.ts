@@ -1,6 +1,6 @@
 /**
  * Throughput: GET subscription served over HTTP in its own process (serve-child.ts, as
- * tests/helpers/serve.ts serves handlers), against the local services without added
+ * dev/serve.ts serves handlers), against the local services without added
  * delay, driven by load.ts in another process at a fixed concurrency for a fixed time;
  * beside the floor (the same server, a handler that returns a constant JSON body) run the
  * same way. The handler runs with its shipped defaults (DATABASE_POOL_MAX 3, the rate

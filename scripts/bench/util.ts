@@ -51,17 +51,7 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** A deterministic shuffle (LCG), so a run can be replayed from its seed. */
-export function shuffle<T>(items: readonly T[], seed: number): T[] {
-  const a = [...items];
-  let x = seed || 1;
-  for (let i = a.length - 1; i > 0; i--) {
-    x = (x * 1103515245 + 12345) % 2 ** 31;
-    const j = x % (i + 1);
-    [a[i], a[j]] = [a[j]!, a[i]!];
-  }
-  return a;
-}
+export { shuffle } from '../../dev/shuffle.ts';
 
 /** Runs `work` over `items` with at most `concurrency` in flight; results in input order. */
 export async function pool<T, R>(items: readonly T[], concurrency: number, work: (item: T, index: number) => Promise<R>): Promise<R[]> {

@@ -7,7 +7,7 @@
 import { createServer as createHttpServer, request } from 'node:http';
 import { createServer, type Server } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
-import { startDelayProxy } from '../../scripts/bench/delay-proxy.ts';
+import { startTcpProxy } from '../../dev/tcp-proxy.ts';
 import { parseResponse, runLoad } from '../../scripts/bench/load.ts';
 import { parseUsageOutput } from '../../scripts/bench/usage-ingest.ts';
 import { median, percentile, shuffle } from '../../scripts/bench/util.ts';
@@ -27,7 +27,8 @@ async function echo(): Promise<number> {
 
 describe('delay proxy', () => {
   it('costs one delay per exchange, and chunks sent together are held together', async () => {
-    const proxy = await startDelayProxy({ port: await echo() }, 40);
+    const proxy = await startTcpProxy({ target: { host: '127.0.0.1', port: await echo() } });
+    proxy.setDelay(40);
     closers.push(() => proxy.close());
     const { connect } = await import('node:net');
     const socket = connect({ host: '127.0.0.1', port: proxy.port });
@@ -56,7 +57,7 @@ describe('delay proxy', () => {
     expect(split).toBeLessThan(100);
     expect(two).toBeGreaterThanOrEqual(78);
     // TCP may coalesce the three writes; each exchange went through at least once.
-    expect(proxy.chunks).toBeGreaterThanOrEqual(4);
+    expect(proxy.stats.chunksUp).toBeGreaterThanOrEqual(4);
   });
 });
 

@@ -8,7 +8,7 @@ import checkout from '../../functions/checkout.ts';
 import portal from '../../functions/portal.ts';
 import subscription from '../../functions/subscription.ts';
 import usage from '../../functions/usage.ts';
-import { serve } from '../helpers/serve.ts';
+import { serve } from '../../dev/serve.ts';
 import { tokenFor, uid, type Stack } from '../helpers/stack.ts';
 import { startStripeStack, type StripeSide } from '../helpers/stripe.ts';
 

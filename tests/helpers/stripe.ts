@@ -5,7 +5,7 @@
 import Stripe from 'stripe';
 import { startStripeDouble } from '../../dev/stripe-double/index.ts';
 import webhook from '../../functions/webhook.ts';
-import { serve } from './serve.ts';
+import { serve } from '../../dev/serve.ts';
 import { startStack, type Stack } from './stack.ts';
 
 export const WEBHOOK_SECRET = 'whsec_test_secret_for_the_suite';

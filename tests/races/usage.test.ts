@@ -6,6 +6,7 @@
  * (The same batch posted twice at once is in tests/usage/record.test.ts; reporters racing
  * each other in tests/usage/report.test.ts.)
  */
+import { shuffle } from '../../dev/shuffle.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { uid, type Stack } from '../helpers/stack.ts';
 import {
@@ -21,17 +22,6 @@ beforeAll(async () => {
 });
 afterAll(() => f.stop());
 
-/** A deterministic shuffle (replayable from its seed). */
-function shuffle<T>(items: T[], seed: number): T[] {
-  const a = [...items];
-  let x = seed || 1;
-  for (let i = a.length - 1; i > 0; i--) {
-    x = (x * 1103515245 + 12345) % 2 ** 31;
-    const j = x % (i + 1);
-    [a[i], a[j]] = [a[j]!, a[i]!];
-  }
-  return a;
-}
 
 interface Rec { accountId: string; quantity: number; idempotencyKey: string }
 

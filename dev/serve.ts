@@ -3,9 +3,10 @@
  * double can deliver webhooks to them. Routes are exact paths.
  */
 import { createServer, type IncomingMessage } from 'node:http';
-import type { Handler } from '../../shared/endpoint.ts';
+import type { Handler } from '../shared/endpoint.ts';
 
-async function toRequest(req: IncomingMessage, origin: string): Promise<Request> {
+/** A Node request as a web Request (what the platform hands a handler). */
+export async function toRequest(req: IncomingMessage, origin: string): Promise<Request> {
   const chunks: Buffer[] = [];
   for await (const c of req) chunks.push(c as Buffer);
   const headers = new Headers();
