@@ -116,29 +116,9 @@ export async function expectLinksAreRealCustomers(stack: Stack, s: StripeSide): 
   for (const l of links) expect(s.double.state.customers.has(l.stripe_customer_id), `${l.id} -> ${l.stripe_customer_id}`).toBe(true);
 }
 
-/** What the double's meter holds for a customer over the last 36 days, read with the real SDK. */
-export async function meterTotal(s: StripeSide, customer: string): Promise<number> {
-  const now = Math.floor(Date.now() / 1000);
-  const summaries = await s.stripe.billing.meters
-    .listEventSummaries(METER, { customer, start_time: Math.floor((now - 36 * 86_400) / 60) * 60, end_time: Math.ceil((now + 3600) / 60) * 60 })
-    .autoPagingToArray({ limit: 1000 });
-  return summaries.reduce((sum, x) => sum + x.aggregated_value, 0);
-}
-
-/** For every linked customer with usage: the double's meter summaries equal our ledger, and all of it is reported. */
-export async function expectLedgerMatchesStripe(stack: Stack, s: StripeSide): Promise<void> {
-  const rows = await stack.sql<{ customer: string; recorded: string; reported: string }[]>`
-    select a.stripe_customer_id as customer, sum(r.quantity)::text as recorded,
-           coalesce(sum(r.quantity) filter (where b.status = 'reported'), 0)::text as reported
-    from billing_usage_records r
-    join billing_accounts a on a.id = r.account_id and a.stripe_customer_id is not null
-    left join billing_usage_batches b on b.id = r.batch_id
-    group by a.stripe_customer_id`;
-  for (const row of rows) {
-    expect({ customer: row.customer, stripe: await meterTotal(s, row.customer), reported: Number(row.reported) })
-      .toEqual({ customer: row.customer, stripe: Number(row.recorded), reported: Number(row.recorded) });
-  }
-}
+// The usage invariant (Stripe's meter equals our ledger, all of it reported) is the one
+// the usage tests use.
+export { expectStripeMatchesLedger as expectLedgerMatchesStripe, stripeTotal as meterTotal } from '../usage/helpers.ts';
 
 const quiet = createLogger({ function: 'faults-test' });
 

@@ -60,7 +60,7 @@ describe('errors', () => {
     const none = await fetch(`${double.url}/v1/customers`);
     expect(none.status).toBe(401);
     expect(((await none.json()) as { error: { type: string } }).error.type).toBe('invalid_request_error');
-    const live = new Stripe('sk_live_abcdefghijklmnop', { ...double.clientConfig, maxNetworkRetries: 0 });
+    const live = new Stripe('sk_live_not-a-real-key', { ...double.clientConfig, maxNetworkRetries: 0 });
     const err = await stripeError(live.customers.list());
     expect(err).toBeInstanceOf(Stripe.errors.StripeAuthenticationError);
     expect(err.statusCode).toBe(401);
