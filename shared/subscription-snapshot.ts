@@ -7,7 +7,8 @@ import type { SubscriptionSnapshot } from './store/types.ts';
 import { stripeClient, type Stripe } from './stripe.ts';
 
 const iso = (unix: number | null | undefined) => (unix ? new Date(unix * 1000).toISOString() : null);
-const idOf = (x: string | { id: string } | null | undefined) => (typeof x === 'string' ? x : (x?.id ?? null));
+/** Stripe fields hold an id or, when expanded, the object: the id either way. */
+export const idOf = (x: string | { id: string } | null | undefined) => (typeof x === 'string' ? x : (x?.id ?? null));
 
 export function snapshotOf(sub: Stripe.Subscription, snapshotAt: number): SubscriptionSnapshot {
   const item = sub.items.data[0];

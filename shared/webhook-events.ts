@@ -14,9 +14,8 @@ import { orgAccountId, userAccountId } from './auth.ts';
 import type { Config } from './config.ts';
 import type { CustomerLink, EventRecord, Store, SubscriptionSnapshot } from './store/index.ts';
 import type { Stripe } from './stripe.ts';
-import { fetchSnapshot } from './subscription-snapshot.ts';
+import { fetchSnapshot, idOf } from './subscription-snapshot.ts';
 
-const idOf = (x: string | { id: string } | null | undefined) => (typeof x === 'string' ? x : (x?.id ?? null));
 
 /** The subscription an event is about, if any. */
 function subscriptionIdOf(event: Stripe.Event): string | null {

@@ -1,3 +1,4 @@
+import { checkoutSessionIdOf as sessionIdOf } from '../dev/stripe-double/index.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import checkout from '../functions/checkout.ts';
 import subscription from '../functions/subscription.ts';
@@ -12,7 +13,6 @@ beforeAll(async () => {
 });
 afterAll(() => stop());
 
-const sessionIdOf = (url: string) => /\/(cs_[A-Za-z0-9_]+)/.exec(url)![1]!;
 
 describe('POST checkout', () => {
   it('creates a subscription-mode session carrying the account in metadata, in both dialects', async () => {

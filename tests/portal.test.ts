@@ -1,3 +1,4 @@
+import { checkoutSessionIdOf as sessionIdOf } from '../dev/stripe-double/index.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import checkout from '../functions/checkout.ts';
 import portal from '../functions/portal.ts';
@@ -12,7 +13,6 @@ beforeAll(async () => {
 });
 afterAll(() => stop());
 
-const sessionIdOf = (url: string) => /\/(cs_[A-Za-z0-9_]+)/.exec(url)![1]!;
 const portalIdOf = (url: string) => /\/(bps_[A-Za-z0-9_]+)/.exec(url)![1]!;
 
 /** A subscribed account, through the real checkout and the double's webhooks. */

@@ -1,3 +1,4 @@
+import { checkoutSessionIdOf as sessionIdOf } from '../dev/stripe-double/index.ts';
 import type Stripe from 'stripe';
 import { shuffle } from '../dev/shuffle.ts';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -23,7 +24,6 @@ beforeEach(() => {
   s.double.setWebhook({ url: `${s.appUrl}/api/stripe/webhook`, secret: WEBHOOK_SECRET });
 });
 
-const sessionIdOf = (url: string) => /\/(cs_[A-Za-z0-9_]+)/.exec(url)![1]!;
 
 /** Posts a payload to the webhook handler directly, signed as Stripe signs. */
 async function post(payload: string, signature: string | null, path = '/api/stripe/webhook') {

@@ -26,3 +26,10 @@ export function makeUrls(base: () => string): Urls {
     invoice: (id) => `${base()}/i/${id}`,
   };
 }
+
+/** The Checkout Session id in a URL `urls.checkout` made (what checkout answers), for tests and tools. */
+export function checkoutSessionIdOf(url: string): string {
+  const id = /\/c\/pay\/(cs_[A-Za-z0-9_]+)/.exec(url)?.[1];
+  if (!id) throw new Error(`no Checkout Session id in ${url}`);
+  return id;
+}

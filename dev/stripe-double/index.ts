@@ -34,6 +34,7 @@ export type { DoubleState } from './store.ts';
 export type { DeliveryResult, WebhookTarget } from './webhooks.ts';
 export { API_VERSION } from './objects/event.ts';
 export { SEED } from './seed.ts';
+export { checkoutSessionIdOf } from './context.ts';
 export { signPayload } from './webhooks.ts';
 
 export interface StripeDoubleOptions {

@@ -5,6 +5,7 @@
  * - `customer`: a user whose Stripe customer exists but who has no subscription (checkout
  *   for a known customer: the first checkout made the customer, later ones reuse it).
  */
+import { checkoutSessionIdOf } from '../../dev/stripe-double/index.ts';
 import { randomBytes } from 'node:crypto';
 import type Stripe from 'stripe';
 import checkout from '../../functions/checkout.ts';
@@ -59,11 +60,7 @@ export function signedDelivery(double: StripeDouble, event: Stripe.Event): { bod
 export const postEvent = (double: StripeDouble, event: Stripe.Event) =>
   call(webhook, 'POST', '/api/stripe/webhook', signedDelivery(double, event));
 
-export const sessionIdOf = (url: string) => {
-  const m = /\/(cs_[A-Za-z0-9_]+)/.exec(url);
-  if (!m) throw new Error(`no checkout session id in ${url}`);
-  return m[1]!;
-};
+export const sessionIdOf = checkoutSessionIdOf;
 
 /** A user who checked out (events made but not delivered) and the events. */
 export async function checkedOut(double: StripeDouble, token: string): Promise<{ sub: string; customer: string; events: Stripe.Event[] }> {

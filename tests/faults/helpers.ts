@@ -5,6 +5,7 @@
  * test can make the database slow, unreachable, or lose a connection mid-transaction.
  * `stack.sql` connects directly, so tables can be checked whatever the proxy does.
  */
+import { checkoutSessionIdOf } from '../../dev/stripe-double/index.ts';
 import type Stripe from 'stripe';
 import { expect, vi } from 'vitest';
 import { startTcpProxy, type DropPredicate, type TcpProxy } from '../../dev/tcp-proxy.ts';
@@ -62,7 +63,7 @@ export async function startFaultStack(env: Record<string, string | undefined> = 
   };
 }
 
-export const sessionIdOf = (url: string) => /\/(cs_[A-Za-z0-9_]+)/.exec(url)![1]!;
+export const sessionIdOf = checkoutSessionIdOf;
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Posts an event to the webhook handler, signed as Stripe signs it. */

@@ -4,6 +4,7 @@
  * adapter base64-encoded), the real Postgres and Redis. Checkout, payment, webhook,
  * subscription, portal, usage recorded and reported by the scheduled entry.
  */
+import { checkoutSessionIdOf } from '../../dev/stripe-double/index.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { handler as checkout } from '../../lambda/checkout.ts';
 import { handler as portal } from '../../lambda/portal.ts';
@@ -53,7 +54,7 @@ describe.each(KINDS)('billing flow on Lambda, %s events', (kind) => {
 
     const started = await api('POST', '/api/stripe/checkout', { auth, body: { successUrl: '/welcome' } });
     expect(started.status).toBe(200);
-    const sessionId = /\/(cs_[A-Za-z0-9_]+)/.exec(started.body.url)![1]!;
+    const sessionId = checkoutSessionIdOf(started.body.url);
 
     // The customer pays; the double signs each event and posts it to the webhook Lambda.
     const paid = await s.double.actions.completeCheckout(sessionId);

@@ -3,6 +3,7 @@
  * or portal, whatever ids it puts in the body, the query or the token's user-editable
  * claims; organization billing is for billing managers only.
  */
+import { checkoutSessionIdOf as sessionIdOf } from '../../dev/stripe-double/index.ts';
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import checkout from '../../functions/checkout.ts';
@@ -22,7 +23,6 @@ beforeAll(async () => {
 });
 afterAll(() => stop());
 
-const sessionIdOf = (url: string) => /\/(cs_[A-Za-z0-9_]+)/.exec(url)![1]!;
 
 /** An account with a paid subscription and some recorded usage. */
 async function victim(claims: { sub: string; org?: string; role?: string }) {

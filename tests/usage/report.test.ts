@@ -3,6 +3,7 @@
  * and window, exactly once through concurrent reporters, crashes and Stripe outages.
  * After every scenario, Stripe's meter holds exactly what our ledger recorded.
  */
+import { checkoutSessionIdOf } from '../../dev/stripe-double/index.ts';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import checkout from '../../functions/checkout.ts';
 import usage from '../../functions/usage.ts';
@@ -104,7 +105,7 @@ describe('accounts without a Stripe customer yet', () => {
 
     // The real path: checkout, then Stripe's webhooks link the customer to the account.
     const session = await call(checkout, 'POST', '/api/stripe/checkout', { token });
-    await s.double.actions.completeCheckout(/\/(cs_[A-Za-z0-9_]+)/.exec(session.body.url)![1]!);
+    await s.double.actions.completeCheckout(checkoutSessionIdOf(session.body.url));
     await s.double.idle();
     const account = (await getStore(config()).getAccount(`user:${user}`)).account;
     expect(account?.stripe_customer_id).toMatch(/^cus_/);
