@@ -1,7 +1,7 @@
 /**
  * Every endpoint is composed the same way:
  *   CORS and method check -> auth -> rate limit -> handler -> one response helper.
- * Handlers return data (or a Reply) and throw ApiError; they never build error JSON or
+ * Handlers return data and throw ApiError; they never build error JSON or
  * CORS headers. The result is a web-standard `(Request, ctx) => Promise<Response>` that
  * Netlify runs as it is and the Lambda adapter wraps.
  */
@@ -56,11 +56,6 @@ type Route =
   | { auth: 'none'; handle: (call: CallBase) => Promise<unknown> };
 
 type Method = 'GET' | 'POST';
-
-/** A non-200 success, or extra headers. */
-export class Reply {
-  constructor(readonly status: number, readonly data: unknown, readonly headers: Record<string, string> = {}) {}
-}
 
 function isStripeError(err: unknown): err is Error & { type: string; requestId?: string; statusCode?: number } {
   const type = (err as { type?: unknown } | null)?.type;
@@ -141,10 +136,6 @@ export function defineEndpoint(name: string, routes: Partial<Record<Method, Rout
         data = await route.handle(base);
       } else {
         data = await route.handle(base);
-      }
-      if (data instanceof Reply) {
-        for (const [k, v] of Object.entries(data.headers)) headers.set(k, v);
-        return respond(data.status, successBody(dialect, data.data));
       }
       return respond(200, successBody(dialect, data));
     } catch (err) {

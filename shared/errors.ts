@@ -5,9 +5,7 @@ export const STATUS = {
   FORBIDDEN: 403,
   NOT_FOUND: 404,
   METHOD_NOT_ALLOWED: 405,
-  CONFLICT: 409,
   PAYLOAD_TOO_LARGE: 413,
-  UNSUPPORTED_MEDIA_TYPE: 415,
   RATE_LIMITED: 429,
   INTERNAL_ERROR: 500,
   SERVICE_UNAVAILABLE: 503,
@@ -34,7 +32,6 @@ export class ApiError extends Error {
 }
 
 export const badRequest = (message: string, details?: unknown) => new ApiError('BAD_REQUEST', message, { details });
-export const forbidden = (message = 'Insufficient permissions') => new ApiError('FORBIDDEN', message);
 
 /** A dependency (database, Redis) could not be reached: 503, so clients and Stripe retry. */
 export class UnavailableError extends Error {
