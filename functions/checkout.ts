@@ -2,8 +2,6 @@
  * POST /api/stripe/checkout (alias /api/billing/checkout): a Stripe Checkout Session in
  * subscription mode for the caller's billing account; answers its URL.
  */
-// A namespace import lets the bundler drop what is unused (`{ z }` pulls in every locale).
-import * as z from 'zod';
 import { accessFor } from '../shared/access.ts';
 import { requireBillingManager } from '../shared/auth.ts';
 import { readJson } from '../shared/body.ts';
@@ -14,11 +12,12 @@ import { badRequest } from '../shared/errors.ts';
 import { safeRedirect } from '../shared/redirects.ts';
 import { getStore } from '../shared/store/index.ts';
 import { idempotencyKey, stripeClient, type Stripe } from '../shared/stripe.ts';
+import { z } from '../shared/zod.ts';
 
 const Body = z.strictObject({
-  priceId: z.string().max(255).optional(),
-  successUrl: z.string().max(2048).optional(),
-  cancelUrl: z.string().max(2048).optional(),
+  priceId: z.optional(z.string().check(z.maxLength(255))),
+  successUrl: z.optional(z.string().check(z.maxLength(2048))),
+  cancelUrl: z.optional(z.string().check(z.maxLength(2048))),
 });
 
 /** Double clicks inside this window get the same session (Stripe idempotency replay). */

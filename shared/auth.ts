@@ -27,22 +27,61 @@ const unauthorized = (message = 'Authentication required') =>
 
 type Verify = (token: string, options: JWTVerifyOptions) => Promise<JWTPayload>;
 
+interface Verifier {
+  id: string;
+  algorithms: string[];
+  verify: Verify;
+  /** Tokens that passed every check, by their exact text: payload and until when it may be reused. */
+  verified: Map<string, { payload: JWTPayload; until: number }>;
+}
+
+/**
+ * A page sends the same token with every call for as long as it lives, and checking an
+ * HS256 signature with WebCrypto costs more CPU than the rest of GET subscription's own
+ * work (`npm run bench`, throughput). So a token that passed every check is kept with its
+ * payload, by its exact text, for at most a minute and never past its `exp`; a new secret,
+ * JWKS URL, issuer or audience starts an empty cache. Nothing unverified is ever kept.
+ * (Envoy's jwt_authn caches verified tokens the same way.)
+ */
+const VERIFIED_MAX = 1000;
+const VERIFIED_TTL_MS = 60_000;
+
 // Kept across invocations of a warm function: the JWKS is fetched once (jose caches keys
 // and refetches on an unknown `kid`, at most once per cooldown), and the HS256 key is
 // imported once instead of on every request.
-let verifier: { id: string; algorithms: string[]; verify: Verify } | undefined;
+let verifier: Verifier | undefined;
 
-function verifierFor(cfg: Config): { algorithms: string[]; verify: Verify } {
-  const id = cfg.JWT_JWKS_URL ?? `secret:${cfg.jwtSecret}`;
+function verifierFor(cfg: Config): Verifier {
+  const id = JSON.stringify([cfg.JWT_JWKS_URL ?? `secret:${cfg.jwtSecret}`, cfg.JWT_ISSUER, cfg.JWT_AUDIENCE]);
   if (verifier?.id === id) return verifier;
+  const verified = new Map<string, { payload: JWTPayload; until: number }>();
   if (cfg.JWT_JWKS_URL) {
     const jwks = createRemoteJWKSet(new URL(cfg.JWT_JWKS_URL));
-    verifier = { id, algorithms: ['RS256', 'ES256', 'EdDSA'], verify: async (t, o) => (await jwtVerify(t, jwks, o)).payload };
+    verifier = { id, verified, algorithms: ['RS256', 'ES256', 'EdDSA'], verify: async (t, o) => (await jwtVerify(t, jwks, o)).payload };
   } else {
     const key = crypto.subtle.importKey('raw', new TextEncoder().encode(cfg.jwtSecret), { name: 'HMAC', hash: 'SHA-256' }, false, ['verify']);
-    verifier = { id, algorithms: ['HS256'], verify: async (t, o) => (await jwtVerify(t, await key, o)).payload };
+    verifier = { id, verified, algorithms: ['HS256'], verify: async (t, o) => (await jwtVerify(t, await key, o)).payload };
   }
   return verifier;
+}
+
+/** The payload of a valid token: from the cache while it may be reused, else verified by jose. */
+async function verifiedPayload(v: Verifier, token: string, cfg: Config): Promise<JWTPayload> {
+  const now = Date.now();
+  const hit = v.verified.get(token);
+  if (hit && now < hit.until) return hit.payload;
+  v.verified.delete(token);
+  const payload = await v.verify(token, {
+    algorithms: v.algorithms,
+    requiredClaims: ['exp', 'sub'],
+    ...(cfg.JWT_ISSUER ? { issuer: cfg.JWT_ISSUER } : {}),
+    ...(cfg.JWT_AUDIENCE ? { audience: cfg.JWT_AUDIENCE } : {}),
+  });
+  // jose accepts a token while now (whole seconds) < exp: reuse it no longer than that.
+  const until = Math.min(now + VERIFIED_TTL_MS, (payload.exp ?? 0) * 1000);
+  if (v.verified.size >= VERIFIED_MAX) v.verified.delete(v.verified.keys().next().value!);
+  v.verified.set(token, { payload, until });
+  return payload;
 }
 
 /**
@@ -66,15 +105,9 @@ export async function authenticate(req: Request, cfg: Config): Promise<Principal
   const match = /^Bearer\s+([A-Za-z0-9\-_]+\.[A-Za-z0-9\-_]+\.[A-Za-z0-9\-_]*)\s*$/i.exec(header);
   if (!header) throw unauthorized();
   if (!match) throw unauthorized('Invalid authentication token');
-  const { verify, algorithms } = verifierFor(cfg);
   let payload: JWTPayload;
   try {
-    payload = await verify(match[1]!, {
-      algorithms,
-      requiredClaims: ['exp', 'sub'],
-      ...(cfg.JWT_ISSUER ? { issuer: cfg.JWT_ISSUER } : {}),
-      ...(cfg.JWT_AUDIENCE ? { audience: cfg.JWT_AUDIENCE } : {}),
-    });
+    payload = await verifiedPayload(verifierFor(cfg), match[1]!, cfg);
   } catch {
     throw unauthorized('Invalid authentication token');
   }

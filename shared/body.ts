@@ -2,7 +2,7 @@
  * Request bodies: read with a byte limit (413 past it, without buffering the rest), parsed
  * as JSON (400 when malformed) and validated with a zod schema (400 naming each bad field).
  */
-import type * as z from 'zod';
+import type { z } from './zod.ts';
 import { ApiError, badRequest } from './errors.ts';
 
 export const MAX_JSON_BODY = 64 * 1024;
@@ -34,7 +34,7 @@ export interface FieldProblem {
   message: string;
 }
 
-export function problemsOf(error: z.ZodError): FieldProblem[] {
+export function problemsOf(error: z.core.$ZodError): FieldProblem[] {
   return error.issues.map((i) => ({
     field: i.path.length ? i.path.join('.') : '(body)',
     message: i.code === 'unrecognized_keys' ? `unknown field(s): ${i.keys.join(', ')}` : i.message,
@@ -42,7 +42,7 @@ export function problemsOf(error: z.ZodError): FieldProblem[] {
 }
 
 /** Parses and validates a JSON body; an empty body counts as `{}` (the seeds send none). */
-export async function readJson<S extends z.ZodType>(req: Request, schema: S, limit = MAX_JSON_BODY): Promise<z.infer<S>> {
+export async function readJson<S extends z.ZodMiniType>(req: Request, schema: S, limit = MAX_JSON_BODY): Promise<z.output<S>> {
   const text = await readText(req, limit);
   let value: unknown = {};
   if (text.trim() !== '') {

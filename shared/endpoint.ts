@@ -57,6 +57,12 @@ type Route =
 
 type Method = 'GET' | 'POST';
 
+// Loaded on the first user route, not at the top: functions without user routes (webhook,
+// usage POST) never load the Upstash clients. Kept, because a dynamic import on every
+// request costs a module-map lookup and several promise turns.
+let rateLimitModule: Promise<typeof import('./ratelimit.ts')> | undefined;
+const loadRateLimit = () => (rateLimitModule ??= import('./ratelimit.ts'));
+
 function isStripeError(err: unknown): err is Error & { type: string; requestId?: string; statusCode?: number } {
   const type = (err as { type?: unknown } | null)?.type;
   return err instanceof Error && typeof type === 'string' && type.startsWith('Stripe');
@@ -125,9 +131,7 @@ export function defineEndpoint(name: string, routes: Partial<Record<Method, Rout
         const call = { ...base, principal };
         const reading = route.read ? route.read(call) : Promise.resolve(undefined);
         reading.catch(() => undefined); // a refusal by the limiter takes precedence
-        // Loaded here, not at the top: functions without user routes (webhook, usage
-        // POST) never load the Upstash clients.
-        const { checkRateLimit } = await import('./ratelimit.ts');
+        const { checkRateLimit } = await loadRateLimit();
         const limitHeaders = await checkRateLimit(principal, cfg, log);
         for (const [k, v] of Object.entries(limitHeaders)) headers.set(k, v);
         data = await route.handle(call, await reading);

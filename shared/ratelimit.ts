@@ -1,16 +1,16 @@
 /**
  * Rate limits on Upstash Redis: per user (default 100/min) and per organization (default
- * 1000/h), with distinct prefixes. Both limiters are asked at once; @upstash/redis
- * auto-pipelines them into one HTTP request. If Redis is slow (the limiter's `timeout`)
+ * 1000/h), with distinct prefixes. Both limiters are asked at once; our Upstash client
+ * (upstash.ts) sends them in one HTTP request. If Redis is slow (the limiter's `timeout`)
  * or down (a thrown error), the request goes through with a warning, unless
  * RATE_LIMIT_FAIL_CLOSED is set, which refuses with 503.
  */
 import { Ratelimit } from '@upstash/ratelimit';
-import { Redis } from '@upstash/redis';
 import type { Principal } from './auth.ts';
 import type { Config } from './config.ts';
 import { ApiError } from './errors.ts';
 import type { Logger } from './log.ts';
+import { createUpstashClient } from './upstash.ts';
 
 interface Limiters {
   key: string;
@@ -25,13 +25,8 @@ function limitersFor(cfg: Config): Limiters | undefined {
   const key = JSON.stringify([cfg.UPSTASH_REDIS_REST_URL, cfg.RATE_LIMIT_USER, cfg.RATE_LIMIT_ORG, cfg.RATE_LIMIT_TIMEOUT_MS]);
   if (limiters?.key === key) return limiters;
   // One network retry at most: a down Redis must not hold the request for seconds.
-  const redis = new Redis({
-    url: cfg.UPSTASH_REDIS_REST_URL,
-    token: cfg.UPSTASH_REDIS_REST_TOKEN,
-    retry: { retries: 1, backoff: () => 20 },
-    enableTelemetry: false,
-  });
-  const common = { redis, timeout: cfg.RATE_LIMIT_TIMEOUT_MS, analytics: false };
+  const redis = createUpstashClient({ url: cfg.UPSTASH_REDIS_REST_URL, token: cfg.UPSTASH_REDIS_REST_TOKEN, retries: 1, retryDelayMs: 20 });
+  const common = { redis, timeout: cfg.RATE_LIMIT_TIMEOUT_MS, analytics: false, enableTelemetry: false };
   limiters = {
     key,
     user: new Ratelimit({

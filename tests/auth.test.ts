@@ -132,3 +132,31 @@ describe('principal', () => {
     expect(solo.body).toMatchObject({ accountId: `user:${user}`, accountType: 'user' });
   });
 });
+
+describe('a verified token is reused, never past what verifying it again would allow', () => {
+  const get = (token: string) => call(subscription, 'GET', '/api/stripe/subscription', { token });
+
+  it('stops working at its exp', async () => {
+    const exp = now() + 2;
+    const t = await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject(uid('u')).setExpirationTime(exp).sign(secret);
+    expect((await get(t)).status).toBe(200);
+    expect((await get(t)).status).toBe(200);
+    await new Promise((r) => setTimeout(r, exp * 1000 - Date.now() + 50));
+    await expect401(t);
+  });
+
+  it('is refused once the secret, issuer or audience it was checked against changes', async () => {
+    const t = await tokenFor({ sub: uid('u') });
+    expect((await get(t)).status).toBe(200);
+    for (const change of [{ JWT_SECRET: 'a-rotated-secret-a-rotated-secret-0123456789' }, { JWT_ISSUER: 'https://auth.example.com' }, { JWT_AUDIENCE: 'billing' }]) {
+      const before = Object.fromEntries(Object.keys(change).map((k) => [k, process.env[k]]));
+      stack.setEnv(change);
+      try {
+        await expect401(t);
+      } finally {
+        stack.setEnv(before);
+      }
+      expect((await get(t)).status).toBe(200);
+    }
+  });
+});

@@ -4,7 +4,7 @@
  * `{"url": ...}` when it listens. `floor` is the same server with a handler that returns
  * a constant JSON body: the ceiling of the stack itself. `floor-io` also does, per request,
  * what GET subscription cannot avoid, with the same clients and none of our code: one
- * Upstash pipeline (PING) and one Postgres query (`select 1`).
+ * Upstash pipeline (EVAL `return 1`, through shared/upstash.ts) and one Postgres query (`select 1`).
  *
  *   node --import tsx scripts/bench/serve-child.ts subscription|webhook|floor|floor-io
  * The handler reads its configuration from the environment. Stops on SIGTERM/SIGINT.
@@ -22,12 +22,12 @@ async function load(name: string | undefined): Promise<Handler> {
       return floor;
     case 'floor-io': {
       const { default: postgres } = await import('postgres');
-      const { Redis } = await import('@upstash/redis');
+      const { createUpstashClient } = await import('../../shared/upstash.ts');
       const env = (k: string) => process.env[k] ?? '';
       const sql = postgres(env('DATABASE_URL'), { max: 3, prepare: false, onnotice: () => undefined });
-      const redis = new Redis({ url: env('UPSTASH_REDIS_REST_URL'), token: env('UPSTASH_REDIS_REST_TOKEN'), enableTelemetry: false });
+      const redis = createUpstashClient({ url: env('UPSTASH_REDIS_REST_URL'), token: env('UPSTASH_REDIS_REST_TOKEN') });
       return async () => {
-        await Promise.all([redis.ping(), sql.unsafe('select 1')]);
+        await Promise.all([redis.eval('return 1', [], []), sql.unsafe('select 1')]);
         return floor(new Request('http://floor/'));
       };
     }

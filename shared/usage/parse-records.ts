@@ -3,10 +3,9 @@
  * valid as a whole or not at all: every problem is collected, with its record's index
  * and field, so the caller can fix them all at once; nothing is written until none remain.
  */
-// A namespace import lets the bundler drop what is unused (`{ z }` pulls in every locale).
-import * as z from 'zod';
 import { badRequest } from '../errors.ts';
 import type { UsageRecordInput } from '../store/types.ts';
+import { z } from '../zod.ts';
 
 export const MAX_RECORDS_PER_BATCH = 1000;
 /** 1,000 records of long ids and keys fit; the 64 KiB default of other endpoints does not. */
@@ -33,23 +32,26 @@ const Record = z.strictObject({
   // As shared/auth.ts mints them: 'user:<sub>' or 'org:<org id>'.
   accountId: z
     .string(need('a string'))
-    .max(300)
-    .regex(/^(user|org):[^\u0000-\u001f\u007f]+$/, 'must be user:<id> or org:<id>'),
-  quantity: z.number(need('a number')).int('must be a whole number').positive('must be positive').max(MAX_QUANTITY),
-  idempotencyKey: z.string(need('a string')).min(1, 'must not be empty').max(255).regex(printable, 'must be printable ASCII'),
+    .check(z.maxLength(300), z.regex(/^(user|org):[^\u0000-\u001f\u007f]+$/, 'must be user:<id> or org:<id>')),
+  quantity: z.number(need('a number')).check(z.int('must be a whole number'), z.positive('must be positive'), z.maximum(MAX_QUANTITY)),
+  idempotencyKey: z
+    .string(need('a string'))
+    .check(z.minLength(1, 'must not be empty'), z.maxLength(255), z.regex(printable, 'must be printable ASCII')),
   /** Unix seconds, or an ISO 8601 date-time with a zone. */
-  timestamp: z.union([z.number().int('must be whole unix seconds').positive(), z.iso.datetime({ offset: true })]).optional(),
+  timestamp: z.optional(z.union([z.number().check(z.int('must be whole unix seconds'), z.positive()), z.iso.datetime({ offset: true })])),
 });
 
 const Batch = z.strictObject({
-  records: z.array(z.unknown()).min(1, 'must hold at least one record').max(MAX_RECORDS_PER_BATCH, `must hold at most ${MAX_RECORDS_PER_BATCH} records`),
+  records: z
+    .array(z.unknown())
+    .check(z.minLength(1, 'must hold at least one record'), z.maxLength(MAX_RECORDS_PER_BATCH, `must hold at most ${MAX_RECORDS_PER_BATCH} records`)),
 });
 
 function fieldOf(path: PropertyKey[]): string {
   return path.length ? path.map(String).join('.') : '(record)';
 }
 
-function problemsOf(error: z.ZodError, index: number | undefined): UsageProblem[] {
+function problemsOf(error: z.core.$ZodError, index: number | undefined): UsageProblem[] {
   return error.issues.map((i) => ({
     ...(index === undefined ? {} : { index }),
     field: i.code === 'unrecognized_keys' ? i.keys.join(', ') : fieldOf(i.path),
