@@ -12,7 +12,7 @@ import { badRequest } from '../shared/errors.ts';
 import { safeRedirect } from '../shared/redirects.ts';
 import { getStore } from '../shared/store/index.ts';
 import { idempotencyKey, stripeClient, type Stripe } from '../shared/stripe.ts';
-import { z } from '../shared/zod.ts';
+import * as z from '../shared/zod.ts';
 
 const Body = z.strictObject({
   priceId: z.optional(z.string().check(z.maxLength(255))),

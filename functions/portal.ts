@@ -10,7 +10,7 @@ import { badRequest } from '../shared/errors.ts';
 import { safeRedirect } from '../shared/redirects.ts';
 import { getStore } from '../shared/store/index.ts';
 import { stripeClient } from '../shared/stripe.ts';
-import { z } from '../shared/zod.ts';
+import * as z from '../shared/zod.ts';
 
 const Body = z.strictObject({ returnUrl: z.optional(z.string().check(z.maxLength(2048))) });
 

@@ -2,7 +2,7 @@
  * Request bodies: read with a byte limit (413 past it, without buffering the rest), parsed
  * as JSON (400 when malformed) and validated with a zod schema (400 naming each bad field).
  */
-import type { z } from './zod.ts';
+import type * as z from './zod.ts';
 import { ApiError, badRequest } from './errors.ts';
 
 export const MAX_JSON_BODY = 64 * 1024;

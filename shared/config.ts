@@ -4,7 +4,7 @@
  * functions need (Stripe, the service key) are checked when first used, so GET
  * subscription runs without Stripe keys.
  */
-import { z } from './zod.ts';
+import * as z from './zod.ts';
 
 /** Used only outside production when no JWT setting is given; `npm run token` signs with it. */
 export const DEV_JWT_SECRET = 'dev-only-jwt-secret-do-not-use-in-production-000000';

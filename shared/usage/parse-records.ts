@@ -5,7 +5,7 @@
  */
 import { badRequest } from '../errors.ts';
 import type { UsageRecordInput } from '../store/types.ts';
-import { z } from '../zod.ts';
+import * as z from '../zod.ts';
 
 export const MAX_RECORDS_PER_BATCH = 1000;
 /** 1,000 records of long ids and keys fit; the 64 KiB default of other endpoints does not. */
