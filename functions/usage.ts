@@ -9,7 +9,6 @@ import { readText } from '../shared/body.ts';
 import { defineEndpoint, userRoute } from '../shared/endpoint.ts';
 import { badRequest } from '../shared/errors.ts';
 import { getStore } from '../shared/store/index.ts';
-import { MAX_USAGE_BODY, parseUsageBody } from '../shared/usage/parse-records.ts';
 import { usageRead, usageView } from '../shared/usage/view.ts';
 
 export default defineEndpoint('usage', {
@@ -24,6 +23,8 @@ export default defineEndpoint('usage', {
   POST: {
     auth: 'service',
     async handle({ req, cfg }) {
+      // Loaded here: its validation (zod) is not on GET usage's cold start.
+      const { MAX_USAGE_BODY, parseUsageBody } = await import('../shared/usage/parse-records.ts');
       const text = await readText(req, MAX_USAGE_BODY);
       let body: unknown;
       try {
