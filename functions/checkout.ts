@@ -7,12 +7,13 @@ import { requireBillingManager } from '../shared/auth.ts';
 import { readJson } from '../shared/body.ts';
 import { required } from '../shared/config.ts';
 import { ensureCustomer } from '../shared/customer.ts';
-import { defineEndpoint, userRoute } from '../shared/endpoint.ts';
+import { defineEndpoint } from '../shared/endpoint.ts';
 import { badRequest } from '../shared/errors.ts';
 import { safeRedirect } from '../shared/redirects.ts';
 import { getStore } from '../shared/store/index.ts';
 import { idempotencyKey, stripeClient, type Stripe } from '../shared/stripe.ts';
 import * as z from '../shared/zod.ts';
+import { userRoute } from '../shared/user-route.ts';
 
 const Body = z.strictObject({
   priceId: z.optional(z.string().check(z.maxLength(255))),

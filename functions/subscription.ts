@@ -4,8 +4,9 @@
  * authenticated caller; an account with no subscription has state `none`.
  */
 import { accessFor } from '../shared/access.ts';
-import { defineEndpoint, userRoute } from '../shared/endpoint.ts';
+import { defineEndpoint } from '../shared/endpoint.ts';
 import { getStore } from '../shared/store/index.ts';
+import { userRoute } from '../shared/user-route.ts';
 
 const iso = (t: string | null) => (t === null ? null : new Date(t).toISOString());
 

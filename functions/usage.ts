@@ -6,10 +6,11 @@
  *   adds Stripe's meter event summaries for the same period.
  */
 import { readText } from '../shared/body.ts';
-import { defineEndpoint, userRoute } from '../shared/endpoint.ts';
+import { defineEndpoint } from '../shared/endpoint.ts';
 import { badRequest } from '../shared/errors.ts';
 import { getStore } from '../shared/store/index.ts';
 import { usageRead, usageView } from '../shared/usage/view.ts';
+import { userRoute } from '../shared/user-route.ts';
 
 export default defineEndpoint('usage', {
   GET: userRoute({

@@ -6,12 +6,14 @@
  * Netlify runs as it is and the Lambda adapter wraps.
  */
 import { randomUUID } from 'node:crypto';
-import { authenticate, checkServiceKey, type Principal } from './auth.ts';
-import { config, ConfigError, required, type Config } from './config.ts';
+import { authenticate, checkServiceKey } from './auth.ts';
+import { config, ConfigError, parseConfig, required, type Config } from './config.ts';
 import { corsHeaders } from './cors.ts';
 import { ApiError, UnavailableError } from './errors.ts';
 import { createLogger, describeError, type Logger } from './log.ts';
 import { dialectOf, errorBody, json, successBody, type Dialect } from './responses.ts';
+import { getStore } from './store/index.ts';
+import type { UserRoute } from './user-route.ts';
 
 /** What we use of the platform's context (Netlify's Context has both; the Lambda adapter provides them). */
 export interface RequestContext {
@@ -31,24 +33,6 @@ export interface CallBase {
   ctx: RequestContext;
 }
 
-export interface UserCall extends CallBase {
-  principal: Principal;
-}
-
-/**
- * A route for signed-in users. `read` must have no side effects: it runs beside the
- * rate-limit check, so the read and the limiter cost one round trip together. `handle`
- * runs once the limiter has allowed the call, with what `read` returned.
- */
-export interface UserRoute<R> {
-  auth: 'user';
-  read?(call: UserCall): Promise<R>;
-  handle(call: UserCall, read: R): Promise<unknown>;
-}
-
-/** Types a user route from its `read` (a plain object literal would lose `R`). */
-export const userRoute = <R = undefined>(route: Omit<UserRoute<R>, 'auth'>): UserRoute<R> => ({ auth: 'user', ...route });
-
 type Route =
   | UserRoute<unknown>
   // Server to server: BILLING_SERVICE_KEY, no rate limit (the caller is our own service).
@@ -56,12 +40,6 @@ type Route =
   | { auth: 'none'; handle: (call: CallBase) => Promise<unknown> };
 
 type Method = 'GET' | 'POST';
-
-// Loaded on the first user route, not at the top: functions without user routes (webhook,
-// usage POST) never load the Upstash clients. Kept, because a dynamic import on every
-// request costs a module-map lookup and several promise turns.
-let rateLimitModule: Promise<typeof import('./ratelimit.ts')> | undefined;
-const loadRateLimit = () => (rateLimitModule ??= import('./ratelimit.ts'));
 
 function isStripeError(err: unknown): err is Error & { type: string; requestId?: string; statusCode?: number } {
   const type = (err as { type?: unknown } | null)?.type;
@@ -89,8 +67,23 @@ function toApiError(err: unknown, log: Logger): ApiError {
   return new ApiError('INTERNAL_ERROR', 'Internal server error');
 }
 
+/**
+ * Opens the database connection when a function instance starts (a module's scope runs once
+ * per instance), so that its round trips (TCP, TLS, authentication) overlap the rest of the
+ * start-up instead of adding to the first request. The configuration is read, not kept: a
+ * missing or bad one is the first request's to report.
+ */
+function warmUp(): void {
+  try {
+    getStore(parseConfig()).warm();
+  } catch {
+    // reported by the first request
+  }
+}
+
 export function defineEndpoint(name: string, routes: Partial<Record<Method, Route>>): Handler {
   const allow = [...Object.keys(routes), 'OPTIONS'].join(', ');
+  warmUp();
 
   return async function handler(req: Request, ctx: RequestContext = {}): Promise<Response> {
     const started = performance.now();
@@ -103,7 +96,7 @@ export function defineEndpoint(name: string, routes: Partial<Record<Method, Rout
     let headers = corsHeaders(req.headers.get('origin'), undefined);
 
     const respond = (status: number, body: unknown): Response => {
-      headers.set('x-request-id', requestId);
+      headers['x-request-id'] = requestId;
       log.info('request', {
         method: req.method,
         path: url.pathname,
@@ -120,7 +113,7 @@ export function defineEndpoint(name: string, routes: Partial<Record<Method, Rout
       if (req.method === 'OPTIONS') return respond(204, null);
       const route = routes[req.method as Method];
       if (!route) {
-        headers.set('allow', allow);
+        headers['allow'] = allow;
         throw new ApiError('METHOD_NOT_ALLOWED', `Method ${req.method} not allowed`);
       }
       const base: CallBase = { req, url, cfg, log, requestId, dialect, ctx };
@@ -131,9 +124,8 @@ export function defineEndpoint(name: string, routes: Partial<Record<Method, Rout
         const call = { ...base, principal };
         const reading = route.read ? route.read(call) : Promise.resolve(undefined);
         reading.catch(() => undefined); // a refusal by the limiter takes precedence
-        const { checkRateLimit } = await loadRateLimit();
-        const limitHeaders = await checkRateLimit(principal, cfg, log);
-        for (const [k, v] of Object.entries(limitHeaders)) headers.set(k, v);
+        const limitHeaders = await route.limit(principal, cfg, log);
+        Object.assign(headers, limitHeaders);
         data = await route.handle(call, await reading);
       } else if (route.auth === 'service') {
         checkServiceKey(req, required('BILLING_SERVICE_KEY'));
@@ -144,7 +136,7 @@ export function defineEndpoint(name: string, routes: Partial<Record<Method, Rout
       return respond(200, successBody(dialect, data));
     } catch (err) {
       const apiError = toApiError(err, log);
-      for (const [k, v] of Object.entries(apiError.options.headers ?? {})) headers.set(k, v);
+      Object.assign(headers, apiError.options.headers);
       return respond(apiError.status, errorBody(dialect, apiError.code, apiError.message, requestId, apiError.options.details));
     }
   };

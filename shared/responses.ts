@@ -29,8 +29,10 @@ export function errorBody(
     : { error: message, code, requestId, ...extra };
 }
 
-export function json(status: number, body: unknown, headers: Headers): Response {
-  headers.set('content-type', 'application/json; charset=utf-8');
-  headers.set('cache-control', 'no-store');
-  return new Response(status === 204 ? null : JSON.stringify(body), { status, headers });
+/** `headers`: lower-case names. */
+export function json(status: number, body: unknown, headers: Record<string, string>): Response {
+  return new Response(status === 204 ? null : JSON.stringify(body), {
+    status,
+    headers: { ...headers, 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' },
+  });
 }

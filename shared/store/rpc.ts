@@ -6,6 +6,8 @@
 export interface Rpc {
   call<T>(fn: string, p: Record<string, unknown>): Promise<T>;
   close(): Promise<void>;
+  /** Opens a connection ahead of the first call, when the client has connections to open. */
+  warm?(): void;
 }
 
 /** Function names are ours and fixed; this keeps anything else out of the SQL text. */

@@ -1,0 +1,31 @@
+/**
+ * Routes for signed-in users (Bearer JWT, rate limited). In a module of its own so that only
+ * functions with such routes load the rate limiter, and load it with the rest of their code
+ * when the instance starts: the webhook never loads it, and no first request waits for it.
+ */
+import type { Principal } from './auth.ts';
+import type { CallBase } from './endpoint.ts';
+import { checkRateLimit } from './ratelimit.ts';
+
+export interface UserCall extends CallBase {
+  principal: Principal;
+}
+
+/**
+ * A route for signed-in users. `read` must have no side effects: it runs beside the
+ * rate-limit check, so the read and the limiter cost one round trip together. `handle`
+ * runs once the limiter has allowed the call, with what `read` returned.
+ */
+export interface UserRoute<R> {
+  auth: 'user';
+  limit: typeof checkRateLimit;
+  read?(call: UserCall): Promise<R>;
+  handle(call: UserCall, read: R): Promise<unknown>;
+}
+
+/** Types a user route from its `read` (a plain object literal would lose `R`). */
+export const userRoute = <R = undefined>(route: Omit<UserRoute<R>, 'auth' | 'limit'>): UserRoute<R> => ({
+  auth: 'user',
+  limit: checkRateLimit,
+  ...route,
+});
