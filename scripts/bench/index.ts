@@ -5,8 +5,8 @@
  * not tests and fail only when something could not be measured. Everything runs on
  * 127.0.0.1, starts what it needs and stops by itself (a watchdog ends the run).
  *
- *   npx tsx scripts/bench/index.ts [--delay 25] [--samples 15] [--warmup 3] [--cold-samples 7]
- *     [--duration 10] [--connections 32] [--events 2000] [--burst-concurrency 20]
+ *   npx tsx scripts/bench/index.ts [--delay 25] [--samples 15] [--warmup 3] [--cold-samples 15]
+ *     [--duration 10] [--throughput-rounds 2] [--connections 32] [--events 2000] [--burst-concurrency 20]
  *     [--only roundtrips,coldstart,throughput,burst,usage] [--quick] [--out bench-results/latest.json]
  */
 import { execFileSync } from 'node:child_process';
@@ -37,6 +37,7 @@ const { values: a } = parseArgs({
     'cold-samples': { type: 'string' },
     duration: { type: 'string' },
     'throughput-warmup': { type: 'string' },
+    'throughput-rounds': { type: 'string' },
     connections: { type: 'string', default: '32' },
     events: { type: 'string' },
     'burst-concurrency': { type: 'string', default: '20' },
@@ -52,9 +53,10 @@ const settings = {
   delayMs: Number(a.delay),
   samples: num(a.samples, 15, 3),
   warmup: num(a.warmup, 3, 1),
-  coldSamples: num(a['cold-samples'], 7, 1),
+  coldSamples: num(a['cold-samples'], 15, 1),
   durationS: num(a.duration, 10, 1),
   throughputWarmupS: num(a['throughput-warmup'], 2, 0.5),
+  throughputRounds: num(a['throughput-rounds'], 2, 1),
   connections: Number(a.connections),
   events: num(a.events, 2000, 120),
   burstConcurrency: Number(a['burst-concurrency']),
@@ -160,6 +162,7 @@ try {
         connections: settings.connections,
         durationS: settings.durationS,
         warmupS: settings.throughputWarmupS,
+        rounds: settings.throughputRounds,
         diagnostics: !quick,
         log,
       });
@@ -186,7 +189,7 @@ const md = [
   `Produced by \`${command}\` on ${machine}, ${new Date().toISOString().slice(0, 10)}.`,
   `Round trips: D = ${settings.delayMs} ms on every remote call, (warm median at D - at 0) / D, N = ${settings.samples}. ` +
     `Cold start: fresh node, import + first invocation against local services, median of ${settings.coldSamples}. ` +
-    `Throughput: ${settings.connections} connections, ${settings.durationS} s.`,
+    `Throughput: ${settings.connections} connections, ${settings.durationS} s, best of ${settings.throughputRounds} alternating runs each.`,
   '',
   markdownTable(rows),
 ].join('\n');
