@@ -36,6 +36,13 @@ const event = (id: string) => ({ id, type: 'customer.subscription.updated', crea
 describe.each(['sql', 'supabase'])('store over %s', (kind) => {
   const store = () => stores[kind as 'sql' | 'supabase'];
 
+  it('the warm-up call answers {} and writes nothing', async () => {
+    const count = async () => (await stack.sql`select (select count(*) from billing_accounts) + (select count(*) from billing_subscriptions) as n`)[0]!.n;
+    const before = await count();
+    expect(await store().rpc.call('billing_warm', {})).toEqual({});
+    expect(await count()).toBe(before);
+  });
+
   it('an unknown account has no row and no subscriptions', async () => {
     expect(await store().getAccount(`user:${uid('u')}`)).toEqual({ account: null, subscriptions: [] });
   });
@@ -129,4 +136,21 @@ it('supabase-js really went through rpc', () => {
 it('supabase unreachable is reported as the database being unavailable', async () => {
   const down = createStore(parseConfig({ SUPABASE_URL: 'http://127.0.0.1:1', SUPABASE_SERVICE_ROLE_KEY: 'k' }));
   await expect(down.getAccount('user:x')).rejects.toMatchObject({ name: 'UnavailableError', dependency: 'Database' });
+});
+
+describe('warm-up (SQL driver)', () => {
+  it('the first call waits for the connection warm() opened instead of opening a second one', async () => {
+    const app = `warm_${uid('t')}`.replace(/[^a-z0-9_]/gi, '_');
+    const url = new URL(stack.databaseUrl);
+    url.searchParams.set('application_name', app);
+    const store = createStore(parseConfig({ DATABASE_URL: url.href }));
+    try {
+      store.warm();
+      expect(await store.getAccount(`user:${uid('u')}`)).toEqual({ account: null, subscriptions: [] });
+      const [{ n }] = await stack.sql`select count(*)::int as n from pg_stat_activity where application_name = ${app}`;
+      expect(n).toBe(1);
+    } finally {
+      await store.close();
+    }
+  });
 });

@@ -48,11 +48,12 @@ export function createSqlRpc(url: string, options: { max?: number; timeoutMs?: n
   // A connection being opened by warm(): calls wait for it rather than open a second one.
   let warming: Promise<void> | undefined;
   return {
-    warm() {
-      // A trivial query opens it: sql.reserve() never resolves on a new connection when
-      // fetch_types is off (postgres.js 3.4 drops the reservation after the handshake).
+    warm(fn) {
+      assertFunctionName(fn);
+      // A query opens the connection (sql.reserve() never resolves on a new connection when
+      // fetch_types is off: postgres.js 3.4 drops the reservation after the handshake).
       warming ??= sql
-        .unsafe('select 1')
+        .unsafe(`select ${fn}('{}'::jsonb)`)
         .then(
           () => undefined,
           () => undefined, // the first call opens its own connection and reports the failure

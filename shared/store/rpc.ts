@@ -6,8 +6,11 @@
 export interface Rpc {
   call<T>(fn: string, p: Record<string, unknown>): Promise<T>;
   close(): Promise<void>;
-  /** Opens a connection ahead of the first call, when the client has connections to open. */
-  warm?(): void;
+  /**
+   * Calls `fn` ahead of the first request, so that the first request finds the connection
+   * open and the function ready. Failures are ignored: the first request reports them.
+   */
+  warm?(fn: string): void;
 }
 
 /** Function names are ours and fixed; this keeps anything else out of the SQL text. */
