@@ -48,9 +48,9 @@ export class Store {
     return this.rpc.close();
   }
 
-  /** Opens the database connection now and readies the reads on it (billing_warm), for the first call. */
+  /** Opens the database connection now, so that the first call finds it open. */
   warm(): void {
-    this.rpc.warm?.('billing_warm');
+    this.rpc.warm?.();
   }
 
   /** Records usage: all of `records` in one statement, a key seen before is a duplicate. */
@@ -96,8 +96,6 @@ function lazyRpc(load: () => Promise<Rpc>): Rpc {
   return {
     call: async (fn, p) => (await (rpc ??= load())).call(fn, p),
     close: async () => (rpc ? (await rpc).close() : undefined),
-    // Loads the client and opens its HTTPS connection with the warm-up call.
-    warm: (fn) => void (rpc ??= load()).then((r) => r.call(fn, {})).catch(() => undefined),
   };
 }
 

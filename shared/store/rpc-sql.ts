@@ -48,12 +48,13 @@ export function createSqlRpc(url: string, options: { max?: number; timeoutMs?: n
   // A connection being opened by warm(): calls wait for it rather than open a second one.
   let warming: Promise<void> | undefined;
   return {
-    warm(fn) {
-      assertFunctionName(fn);
-      // A query opens the connection (sql.reserve() never resolves on a new connection when
-      // fetch_types is off: postgres.js 3.4 drops the reservation after the handshake).
+    warm() {
+      // The lightest query opens it: sql.reserve() never resolves on a new connection when
+      // fetch_types is off (postgres.js 3.4 drops the reservation after the handshake), and
+      // anything heavier (running the reads to have them compiled) delays the first call,
+      // which waits for it (measured: README, Benchmarks).
       warming ??= sql
-        .unsafe(`select ${fn}('{}'::jsonb)`)
+        .unsafe('select 1')
         .then(
           () => undefined,
           () => undefined, // the first call opens its own connection and reports the failure

@@ -6,11 +6,8 @@
 export interface Rpc {
   call<T>(fn: string, p: Record<string, unknown>): Promise<T>;
   close(): Promise<void>;
-  /**
-   * Calls `fn` ahead of the first request, so that the first request finds the connection
-   * open and the function ready. Failures are ignored: the first request reports them.
-   */
-  warm?(fn: string): void;
+  /** Opens a connection ahead of the first call; a failure is left for that call to report. */
+  warm?(): void;
 }
 
 /** Function names are ours and fixed; this keeps anything else out of the SQL text. */
