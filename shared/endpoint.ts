@@ -7,12 +7,11 @@
  */
 import { randomUUID } from 'node:crypto';
 import { authenticate, checkServiceKey } from './auth.ts';
-import { config, ConfigError, parseConfig, required, type Config } from './config.ts';
+import { config, ConfigError, required, type Config } from './config.ts';
 import { corsHeaders } from './cors.ts';
 import { ApiError, UnavailableError } from './errors.ts';
 import { createLogger, describeError, type Logger } from './log.ts';
 import { dialectOf, errorBody, json, successBody, type Dialect } from './responses.ts';
-import { getStore } from './store/index.ts';
 import type { UserRoute } from './user-route.ts';
 
 /** What we use of the platform's context (Netlify's Context has both; the Lambda adapter provides them). */
@@ -67,23 +66,8 @@ function toApiError(err: unknown, log: Logger): ApiError {
   return new ApiError('INTERNAL_ERROR', 'Internal server error');
 }
 
-/**
- * Opens the database connection when a function instance starts (a module's scope runs once
- * per instance), so that its round trips (TCP, TLS, authentication) overlap the rest of the
- * start-up instead of adding to the first request. The configuration is read, not kept: a
- * missing or bad one is the first request's to report.
- */
-function warmUp(): void {
-  try {
-    getStore(parseConfig()).warm();
-  } catch {
-    // reported by the first request
-  }
-}
-
 export function defineEndpoint(name: string, routes: Partial<Record<Method, Route>>): Handler {
   const allow = [...Object.keys(routes), 'OPTIONS'].join(', ');
-  warmUp();
 
   return async function handler(req: Request, ctx: RequestContext = {}): Promise<Response> {
     const started = performance.now();

@@ -14,7 +14,10 @@
  * @upstash/redis's auto-pipelining does, so checking both limits costs one round trip.
  */
 import type { Redis } from '@upstash/redis';
-import type { Agent, ClientRequest, IncomingMessage, RequestOptions } from 'node:http';
+// Both, statically: importing on the first request cost that request more than loading them
+// with the rest (A/B, subscription cold start), and TLS is loaded anyway (postgres.js needs it).
+import * as http from 'node:http';
+import * as https from 'node:https';
 
 /** What @upstash/ratelimit calls: EVALSHA (EVAL when Redis answers NOSCRIPT), GET and SET for dynamic limits. */
 export type LimiterRedis = Pick<Redis, 'evalsha' | 'eval' | 'get' | 'set'>;
@@ -34,7 +37,6 @@ export interface UpstashOptions {
 }
 
 type Reply = { result?: unknown; error?: string };
-type Transport = { request(url: URL, o: RequestOptions, cb: (res: IncomingMessage) => void): ClientRequest; Agent: new (o: { keepAlive: boolean }) => Agent };
 
 /** At most this many commands per request (@upstash/redis's auto-pipeline uses the same bound). */
 const MAX_BATCH = 1000;
@@ -61,18 +63,12 @@ export function createUpstashClient(opts: UpstashOptions): LimiterRedis {
   const retryDelayMs = opts.retryDelayMs ?? 20;
   const timeoutMs = opts.timeoutMs ?? 5_000;
   const headers = { authorization: `Bearer ${opts.token}`, 'content-type': 'application/json' };
-  // Loaded on first use, and only the one the URL needs (node:https brings TLS).
-  let transport: Promise<{ t: Transport; agent: Agent }> | undefined;
-  const connect = () =>
-    (transport ??= (endpoint.protocol === 'https:' ? import('node:https') : import('node:http')).then((t: Transport) => ({
-      t,
-      agent: new t.Agent({ keepAlive: true }),
-    })));
+  const agent = endpoint.protocol === 'https:' ? new https.Agent({ keepAlive: true }) : new http.Agent({ keepAlive: true });
+  const request = endpoint.protocol === 'https:' ? https.request : http.request;
 
-  async function post(body: string): Promise<Reply[]> {
-    const { t, agent } = await connect();
+  function post(body: string): Promise<Reply[]> {
     return new Promise((resolve, reject) => {
-      const req = t.request(endpoint, { method: 'POST', agent, headers: { ...headers, 'content-length': Buffer.byteLength(body) }, timeout: timeoutMs }, (res) => {
+      const req = request(endpoint, { method: 'POST', agent, headers: { ...headers, 'content-length': Buffer.byteLength(body) }, timeout: timeoutMs }, (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('error', reject);

@@ -130,20 +130,3 @@ it('supabase unreachable is reported as the database being unavailable', async (
   const down = createStore(parseConfig({ SUPABASE_URL: 'http://127.0.0.1:1', SUPABASE_SERVICE_ROLE_KEY: 'k' }));
   await expect(down.getAccount('user:x')).rejects.toMatchObject({ name: 'UnavailableError', dependency: 'Database' });
 });
-
-describe('warm-up (SQL driver)', () => {
-  it('the first call waits for the connection warm() opened instead of opening a second one', async () => {
-    const app = `warm_${uid('t')}`.replace(/[^a-z0-9_]/gi, '_');
-    const url = new URL(stack.databaseUrl);
-    url.searchParams.set('application_name', app);
-    const store = createStore(parseConfig({ DATABASE_URL: url.href }));
-    try {
-      store.warm();
-      expect(await store.getAccount(`user:${uid('u')}`)).toEqual({ account: null, subscriptions: [] });
-      const rows = await stack.sql`select count(*)::int as n from pg_stat_activity where application_name = ${app}`;
-      expect(rows[0]?.['n']).toBe(1);
-    } finally {
-      await store.close();
-    }
-  });
-});

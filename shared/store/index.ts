@@ -48,11 +48,6 @@ export class Store {
     return this.rpc.close();
   }
 
-  /** Opens the database connection now, so that the first call finds it open. */
-  warm(): void {
-    this.rpc.warm?.();
-  }
-
   /** Records usage: all of `records` in one statement, a key seen before is a duplicate. */
   recordUsage(records: UsageRecordInput[]): Promise<UsageRecordResult> {
     return this.rpc.call('billing_usage_record', { records });

@@ -45,22 +45,7 @@ export function createSqlRpc(url: string, options: { max?: number; timeoutMs?: n
     fetch_types: false,
     onnotice: () => undefined,
   });
-  // A connection being opened by warm(): calls wait for it rather than open a second one.
-  let warming: Promise<void> | undefined;
   return {
-    warm() {
-      // The lightest query opens it: sql.reserve() never resolves on a new connection when
-      // fetch_types is off (postgres.js 3.4 drops the reservation after the handshake), and
-      // anything heavier (running the reads to have them compiled) delays the first call,
-      // which waits for it (measured: README, Benchmarks).
-      warming ??= sql
-        .unsafe('select 1')
-        .then(
-          () => undefined,
-          () => undefined, // the first call opens its own connection and reports the failure
-        )
-        .finally(() => (warming = undefined));
-    },
     async call<T>(fn: string, p: Record<string, unknown>): Promise<T> {
       assertFunctionName(fn);
       let timer: NodeJS.Timeout | undefined;
@@ -69,8 +54,7 @@ export function createSqlRpc(url: string, options: { max?: number; timeoutMs?: n
         // the server describe the statement, waits, then binds and executes (two round trips).
         // A query without parameters is one simple-protocol message (transaction poolers
         // accept it); the JSON sits inside dollar quotes whose tag does not occur in it.
-        const text = `select ${fn}(${dollarQuoted(JSON.stringify(p))}::jsonb) as r`;
-        const query = warming ? warming.then(() => sql.unsafe(text)) : sql.unsafe(text);
+        const query = sql.unsafe(`select ${fn}(${dollarQuoted(JSON.stringify(p))}::jsonb) as r`);
         const deadline = new Promise<never>((_, reject) => {
           timer = setTimeout(
             () => reject(Object.assign(new Error(`${fn} took too long`), { code: 'QUERY_TIMEOUT' })),

@@ -6,8 +6,6 @@
 export interface Rpc {
   call<T>(fn: string, p: Record<string, unknown>): Promise<T>;
   close(): Promise<void>;
-  /** Opens a connection ahead of the first call; a failure is left for that call to report. */
-  warm?(): void;
 }
 
 /** Function names are ours and fixed; this keeps anything else out of the SQL text. */
