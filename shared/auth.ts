@@ -41,7 +41,7 @@ interface Verifier {
  * work (`npm run bench`, throughput). So a token that passed every check is kept with its
  * payload, by its exact text, for at most a minute and never past its `exp`; a new secret,
  * JWKS URL, issuer or audience starts an empty cache. Nothing unverified is ever kept.
- * (Envoy's jwt_authn caches verified tokens the same way.)
+ * (PostgREST's jwt-cache-max-lifetime and Envoy's jwt_authn cache verified tokens the same way.)
  */
 const VERIFIED_MAX = 1000;
 const VERIFIED_TTL_MS = 60_000;
