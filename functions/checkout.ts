@@ -12,8 +12,8 @@ import { badRequest } from '../shared/errors.ts';
 import { safeRedirect } from '../shared/redirects.ts';
 import { getStore } from '../shared/store/index.ts';
 import { idempotencyKey, stripeClient, type Stripe } from '../shared/stripe.ts';
+import { readAccount, userRoute } from '../shared/user-route.ts';
 import * as z from '../shared/zod.ts';
-import { userRoute } from '../shared/user-route.ts';
 
 const Body = z.strictObject({
   priceId: z.optional(z.string().check(z.maxLength(255))),
@@ -26,7 +26,7 @@ const DOUBLE_CLICK_WINDOW_MS = 30_000;
 
 export default defineEndpoint('checkout', {
   POST: userRoute({
-    read: ({ cfg, principal }) => getStore(cfg).getAccount(principal.accountId),
+    read: readAccount,
     async handle({ req, cfg, principal: p }, view) {
       requireBillingManager(p, cfg);
       const body = await readJson(req, Body);

@@ -8,16 +8,15 @@ import { readJson } from '../shared/body.ts';
 import { defineEndpoint } from '../shared/endpoint.ts';
 import { badRequest } from '../shared/errors.ts';
 import { safeRedirect } from '../shared/redirects.ts';
-import { getStore } from '../shared/store/index.ts';
 import { stripeClient } from '../shared/stripe.ts';
+import { readAccount, userRoute } from '../shared/user-route.ts';
 import * as z from '../shared/zod.ts';
-import { userRoute } from '../shared/user-route.ts';
 
 const Body = z.strictObject({ returnUrl: z.optional(z.string().check(z.maxLength(2048))) });
 
 export default defineEndpoint('portal', {
   POST: userRoute({
-    read: ({ cfg, principal }) => getStore(cfg).getAccount(principal.accountId),
+    read: readAccount,
     async handle({ req, cfg, principal: p }, view) {
       requireBillingManager(p, cfg);
       const body = await readJson(req, Body);

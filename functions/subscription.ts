@@ -5,14 +5,13 @@
  */
 import { accessFor } from '../shared/access.ts';
 import { defineEndpoint } from '../shared/endpoint.ts';
-import { getStore } from '../shared/store/index.ts';
-import { userRoute } from '../shared/user-route.ts';
+import { readAccount, userRoute } from '../shared/user-route.ts';
 
 const iso = (t: string | null) => (t === null ? null : new Date(t).toISOString());
 
 export default defineEndpoint('subscription', {
   GET: userRoute({
-    read: ({ cfg, principal }) => getStore(cfg).getAccount(principal.accountId),
+    read: readAccount,
     async handle({ cfg, principal }, view) {
       const access = accessFor(view.subscriptions, cfg.PAST_DUE_GRACE_DAYS);
       const s = access.subscription;

@@ -8,20 +8,17 @@ import { badRequest } from './errors.ts';
 export function safeRedirect(value: string | undefined, siteUrl: string, fallbackPath: string, field: string): string {
   const site = new URL(siteUrl);
   if (value === undefined) return new URL(fallbackPath, site).toString();
+  const refused = () => badRequest(`${field} must be a path on this site or a URL on ${site.origin}`);
   // Backslashes and control characters are normalised by browsers into surprising hosts.
-  if (/[\\\u0000-\u001f\u007f]/.test(value) || value.trim() !== value || value === '') {
-    throw badRequest(`${field} must be a path on this site or a URL on ${site.origin}`);
-  }
+  if (/[\\\u0000-\u001f\u007f]/.test(value) || value.trim() !== value || value === '') throw refused();
   // A relative path must start with exactly one slash: "//evil.example" is another host.
   const relative = value.startsWith('/') && !value.startsWith('//');
   let parsed: URL;
   try {
     parsed = relative ? new URL(value, site) : new URL(value);
   } catch {
-    throw badRequest(`${field} must be a path on this site or a URL on ${site.origin}`);
+    throw refused();
   }
-  if (parsed.origin !== site.origin || !/^https?:$/.test(parsed.protocol)) {
-    throw badRequest(`${field} must be a path on this site or a URL on ${site.origin}`);
-  }
+  if (parsed.origin !== site.origin || !/^https?:$/.test(parsed.protocol)) throw refused();
   return parsed.toString();
 }

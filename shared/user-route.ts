@@ -6,6 +6,7 @@
 import type { Principal } from './auth.ts';
 import type { CallBase } from './endpoint.ts';
 import { checkRateLimit } from './ratelimit.ts';
+import { getStore } from './store/index.ts';
 
 export interface UserCall extends CallBase {
   principal: Principal;
@@ -29,3 +30,6 @@ export const userRoute = <R = undefined>(route: Omit<UserRoute<R>, 'auth' | 'lim
   limit: checkRateLimit,
   ...route,
 });
+
+/** The `read` of routes that need the caller's account and subscriptions (one query). */
+export const readAccount = ({ cfg, principal }: UserCall) => getStore(cfg).getAccount(principal.accountId);

@@ -14,7 +14,10 @@
  */
 import type { Stripe } from '../stripe.ts';
 import type { UsageBatch } from '../store/types.ts';
-import { MAX_AGE_SECONDS } from './parse-records.ts';
+
+/** Stripe accepts meter events up to 35 calendar days old and 5 minutes ahead (clock drift). */
+export const MAX_AGE_SECONDS = 35 * 86_400;
+export const MAX_AHEAD_SECONDS = 5 * 60;
 
 export type SendOutcome =
   | { kind: 'accepted' }

@@ -5,14 +5,12 @@
  */
 import { badRequest } from '../errors.ts';
 import type { UsageRecordInput } from '../store/types.ts';
+import { MAX_AGE_SECONDS, MAX_AHEAD_SECONDS } from './meter-events.ts';
 import * as z from '../zod.ts';
 
 export const MAX_RECORDS_PER_BATCH = 1000;
 /** 1,000 records of long ids and keys fit; the 64 KiB default of other endpoints does not. */
 export const MAX_USAGE_BODY = 1024 * 1024;
-/** Stripe accepts meter events up to 35 calendar days old and 5 minutes ahead (clock drift). */
-export const MAX_AGE_SECONDS = 35 * 86_400;
-export const MAX_AHEAD_SECONDS = 5 * 60;
 /** Keeps any batch's sum far inside 2^53 (JSON numbers) and Stripe's whole-number values. */
 export const MAX_QUANTITY = 1_000_000_000;
 
@@ -87,10 +85,7 @@ export function parseUsageBody(body: unknown, nowMs = Date.now()): { records: Us
   if (isBatch) {
     const batch = Batch.safeParse(body);
     if (!batch.success) {
-      problems.push(...batch.error.issues.map((i) => ({
-        field: i.code === 'unrecognized_keys' ? i.keys.join(', ') : fieldOf(i.path),
-        message: i.code === 'unrecognized_keys' ? 'unknown field' : i.message,
-      })));
+      problems.push(...problemsOf(batch.error, undefined));
     } else {
       batch.data.records.forEach((value, index) => {
         const r = parseRecord(value, index, nowMs, problems);
