@@ -5,7 +5,7 @@
 import { config as loadConfig } from '../shared/config.ts';
 import type { LambdaContext, ScheduledEvent } from '../shared/lambda.ts';
 import { createLogger } from '../shared/log.ts';
-import type { ReportResult } from '../shared/usage/report.ts';
+import { reportHealthy, type ReportResult } from '../shared/usage/report.ts';
 import { runUsageReport } from '../shared/usage/run.ts';
 
 /** Time kept back from the function's limit, so claimed batches are released before Lambda stops it. */
@@ -16,9 +16,9 @@ export async function handler(event: ScheduledEvent, context?: LambdaContext): P
   const log = createLogger({ function: 'usage-report', requestId: context?.awsRequestId, scheduledAt: event.time });
   const remaining = context?.getRemainingTimeInMillis?.() ?? 30_000;
   const { errors, ...result } = await runUsageReport(cfg, log, { timeBudgetMs: Math.max(1_000, remaining - MARGIN_MS) });
-  // Running out of time is normal (the next run goes on); anything else fails the invocation
-  // so it shows in the Errors metric. Unreported usage stays pending and is retried next run.
-  if (result.stopped !== 'done' && result.stopped !== 'time_budget') {
+  // Anything but a normal stop fails the invocation, so it shows in the Errors metric.
+  // Unreported usage stays pending and is retried next run.
+  if (!reportHealthy(result)) {
     throw new Error(`usage report stopped: ${result.stopped} (${errors.length} error(s))`);
   }
   return result;

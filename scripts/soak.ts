@@ -73,6 +73,7 @@ async function serveApp(): Promise<void> {
   const { config } = await import('../shared/config.ts');
   const { createLogger } = await import('../shared/log.ts');
   const { runUsageReport } = await import('../shared/usage/run.ts');
+  const { reportHealthy } = await import('../shared/usage/report.ts');
   const handlers: Record<string, (req: Request, ctx?: object) => Promise<Response>> = { checkout, portal, subscription, usage, webhook };
 
   const log = createLogger({ function: 'usage-report' });
@@ -83,7 +84,7 @@ async function serveApp(): Promise<void> {
     totals.runs++;
     for (const k of ['claimed', 'reported', 'duplicates', 'deferred', 'failed', 'stripeCalls'] as const) totals[k] += r[k];
     totals.errors += r.errors.length;
-    if (r.stopped !== 'done' && r.stopped !== 'time_budget') totals.stoppedEarly++;
+    if (!reportHealthy(r)) totals.stoppedEarly++;
     return r;
   };
   const tick = () => {

@@ -52,9 +52,17 @@ export interface ReportResult {
   /** Refused by Stripe for good; see `npm run usage:report -- --retry-failed`. */
   failed: number;
   stripeCalls: number;
-  stopped: 'done' | 'time_budget' | 'stripe_unavailable' | 'stripe_config' | 'store_error';
+  /** `off`: no meter is configured (STRIPE_METER_EVENT_NAME), so nothing was sent; usage stays pending. */
+  stopped: 'done' | 'time_budget' | 'off' | 'stripe_unavailable' | 'stripe_config' | 'store_error';
   errors: string[];
 }
+
+export function emptyResult(): ReportResult {
+  return { claimed: 0, reported: 0, duplicates: 0, quantity: 0, deferred: 0, failed: 0, stripeCalls: 0, stopped: 'done', errors: [] };
+}
+
+/** Running out of time or having no meter is normal (the next run goes on); anything else needs someone to look. */
+export const reportHealthy = (r: Pick<ReportResult, 'stopped'>) => r.stopped === 'done' || r.stopped === 'time_budget' || r.stopped === 'off';
 
 interface Run {
   store: Store;
@@ -148,9 +156,7 @@ async function pool<T>(items: T[], size: number, work: (item: T) => Promise<void
 }
 
 export async function reportUsage(deps: { store: Store; stripe: Stripe; log: Logger }, options: ReportOptions): Promise<ReportResult> {
-  const result: ReportResult = {
-    claimed: 0, reported: 0, duplicates: 0, quantity: 0, deferred: 0, failed: 0, stripeCalls: 0, stopped: 'done', errors: [],
-  };
+  const result = emptyResult();
   const run: Run = { ...deps, opts: options, deadline: Date.now() + options.timeBudgetMs, result, consecutiveFailures: 0 };
   for (;;) {
     if (halted(run)) {

@@ -3,7 +3,7 @@ import { required, type Config } from '../config.ts';
 import type { Logger } from '../log.ts';
 import { getStore } from '../store/index.ts';
 import { stripeClient } from '../stripe.ts';
-import { DEFAULT_REPORT_OPTIONS, reportUsage, type ReportOptions, type ReportResult } from './report.ts';
+import { DEFAULT_REPORT_OPTIONS, emptyResult, reportUsage, type ReportOptions, type ReportResult } from './report.ts';
 
 export function reportOptions(cfg: Config, overrides: Partial<ReportOptions> = {}): ReportOptions {
   return {
@@ -16,7 +16,13 @@ export function reportOptions(cfg: Config, overrides: Partial<ReportOptions> = {
   };
 }
 
-export function runUsageReport(cfg: Config, log: Logger, overrides: Partial<ReportOptions> = {}): Promise<ReportResult> {
+/** Reports now; without a meter (STRIPE_METER_EVENT_NAME) it sends nothing and says `off`. */
+export async function runUsageReport(cfg: Config, log: Logger, overrides: Partial<ReportOptions> = {}): Promise<ReportResult> {
+  if (!cfg.STRIPE_METER_EVENT_NAME) {
+    // A deployment without metered billing: any usage recorded stays pending, not lost.
+    log.warn('usage_report_off', { reason: 'STRIPE_METER_EVENT_NAME is not set' });
+    return { ...emptyResult(), stopped: 'off' };
+  }
   const options = reportOptions(cfg, overrides);
   return reportUsage({ store: getStore(cfg), stripe: stripeClient(cfg), log }, options);
 }

@@ -2,9 +2,11 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { handler as lambdaScheduled } from '../../lambda/usage-report.ts';
 import scheduled, { config as schedule } from '../../netlify/functions/usage-report.mts';
 import usageEndpoint, { config as usageRoutes } from '../../netlify/functions/usage.mts';
 import { call, uid, type Stack } from '../helpers/stack.ts';
+import { lambdaContext } from '../lambda/events.ts';
 import { EVENT_NAME, expectStripeMatchesLedger, linkedAccount, nowS, record, SERVICE_KEY, startUsageStack, stripeTotal, type StripeSide } from './helpers.ts';
 
 const run = promisify(execFile);
@@ -35,6 +37,23 @@ describe('entry points', () => {
     const answer = await scheduled();
     expect(answer.status).toBe(204);
     expect(await stripeTotal(s, a.customer)).toBe(21);
+  });
+
+  it('without a meter configured, both scheduled entries succeed, send nothing and keep the usage pending', async () => {
+    const a = await linkedAccount();
+    await record([{ accountId: a.accountId, quantity: 4, idempotencyKey: uid('k') }]);
+    const meter = process.env['STRIPE_METER_EVENT_NAME'];
+    stack.setEnv({ STRIPE_METER_EVENT_NAME: undefined });
+    try {
+      expect((await scheduled()).status).toBe(204);
+      // On Lambda a thrown error would count in the Errors metric (and its alarm) every minute.
+      await expect(lambdaScheduled({ time: new Date().toISOString() }, lambdaContext())).resolves.toMatchObject({ stopped: 'off', claimed: 0 });
+      expect(await stripeTotal(s, a.customer)).toBe(0);
+    } finally {
+      stack.setEnv({ STRIPE_METER_EVENT_NAME: meter });
+    }
+    expect((await scheduled()).status).toBe(204);
+    expect(await stripeTotal(s, a.customer)).toBe(4);
   });
 
   it('npm run usage:report reports what is pending and says so', async () => {
