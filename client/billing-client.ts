@@ -33,7 +33,7 @@ export interface Subscription {
 
 export interface SubscriptionStatus {
   accountId: string;
-  accountType: 'user' | 'org';
+  accountType: 'user' | 'organization';
   state: AccessState;
   hasAccess: boolean;
   /** ISO time access lasts until, when it is bounded. */
@@ -51,7 +51,7 @@ export interface UsagePeriod {
 
 export interface Usage {
   accountId: string;
-  accountType: 'user' | 'org';
+  accountType: 'user' | 'organization';
   customerId: string | null;
   period: UsagePeriod;
   plan: { priceId: string | null; name: string | null } | null;
@@ -96,9 +96,7 @@ export type BillingErrorCode =
   | 'FORBIDDEN'
   | 'NOT_FOUND'
   | 'METHOD_NOT_ALLOWED'
-  | 'CONFLICT'
   | 'PAYLOAD_TOO_LARGE'
-  | 'UNSUPPORTED_MEDIA_TYPE'
   | 'RATE_LIMITED'
   | 'INTERNAL_ERROR'
   | 'SERVICE_UNAVAILABLE'
