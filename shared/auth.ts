@@ -5,9 +5,8 @@
  * 401 with `WWW-Authenticate: Bearer`, so callers learn nothing about why.
  */
 import { createRemoteJWKSet, jwtVerify, type JWTPayload, type JWTVerifyOptions } from 'jose';
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Config } from './config.ts';
-import { ApiError } from './errors.ts';
+import { ApiError, unauthorized } from './errors.ts';
 
 export interface Principal {
   userId: string;
@@ -19,11 +18,8 @@ export interface Principal {
   accountKind: 'user' | 'organization';
 }
 
-export const userAccountId = (userId: string) => `user:${userId}`;
-export const orgAccountId = (orgId: string) => `org:${orgId}`;
-
-const unauthorized = (message = 'Authentication required') =>
-  new ApiError('UNAUTHORIZED', message, { headers: { 'www-authenticate': 'Bearer' } });
+const userAccountId = (userId: string) => `user:${userId}`;
+const orgAccountId = (orgId: string) => `org:${orgId}`;
 
 type Verify = (token: string, options: JWTVerifyOptions) => Promise<JWTPayload>;
 
@@ -130,13 +126,4 @@ export function requireBillingManager(p: Principal, cfg: Config): void {
   if (p.accountKind === 'organization' && !(p.role && cfg.BILLING_MANAGER_ROLES.includes(p.role))) {
     throw new ApiError('FORBIDDEN', 'Only organization billing managers can manage billing');
   }
-}
-
-/** Server-to-server key, compared in constant time (hashing first makes lengths equal). */
-export function checkServiceKey(req: Request, expected: string): void {
-  const header = req.headers.get('authorization') ?? '';
-  const given = /^Bearer\s+(\S+)$/i.exec(header)?.[1] ?? req.headers.get('x-service-key') ?? '';
-  const a = createHash('sha256').update(given).digest();
-  const b = createHash('sha256').update(expected).digest();
-  if (!given || !timingSafeEqual(a, b)) throw unauthorized('Invalid service key');
 }

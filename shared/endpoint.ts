@@ -6,12 +6,12 @@
  * Netlify runs as it is and the Lambda adapter wraps.
  */
 import { randomUUID } from 'node:crypto';
-import { authenticate, checkServiceKey } from './auth.ts';
 import { config, ConfigError, required, type Config } from './config.ts';
 import { corsHeaders } from './cors.ts';
 import { ApiError, UnavailableError } from './errors.ts';
 import { createLogger, describeError, type Logger } from './log.ts';
 import { dialectOf, errorBody, json, successBody, type Dialect } from './responses.ts';
+import { checkServiceKey } from './service-key.ts';
 import type { UserRoute } from './user-route.ts';
 
 /** What we use of the platform's context (Netlify's Context has both; the Lambda adapter provides them). */
@@ -103,7 +103,7 @@ export function defineEndpoint(name: string, routes: Partial<Record<Method, Rout
       const base: CallBase = { req, url, cfg, log, requestId, dialect, ctx };
       let data: unknown;
       if (route.auth === 'user') {
-        const principal = await authenticate(req, cfg);
+        const principal = await route.authenticate(req, cfg);
         accountId = principal.accountId;
         const call = { ...base, principal };
         const reading = route.read ? route.read(call) : Promise.resolve(undefined);

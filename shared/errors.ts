@@ -33,6 +33,10 @@ export class ApiError extends Error {
 
 export const badRequest = (message: string, details?: unknown) => new ApiError('BAD_REQUEST', message, { details });
 
+/** Every authentication failure: the same 401 with `WWW-Authenticate: Bearer`. */
+export const unauthorized = (message = 'Authentication required') =>
+  new ApiError('UNAUTHORIZED', message, { headers: { 'www-authenticate': 'Bearer' } });
+
 /** A dependency (database, Redis) could not be reached: 503, so clients and Stripe retry. */
 export class UnavailableError extends Error {
   constructor(readonly dependency: string, options?: { cause?: unknown }) {

@@ -1,9 +1,10 @@
 /**
  * Routes for signed-in users (Bearer JWT, rate limited). In a module of its own so that only
- * functions with such routes load the rate limiter, and load it with the rest of their code
- * when the instance starts: the webhook never loads it, and no first request waits for it.
+ * functions with such routes load the JWT code and the rate limiter, and load them with the
+ * rest of their code when the instance starts: the webhook never loads them, and no first
+ * request waits for them.
  */
-import type { Principal } from './auth.ts';
+import { authenticate, type Principal } from './auth.ts';
 import type { CallBase } from './endpoint.ts';
 import { checkRateLimit } from './ratelimit.ts';
 import { getStore } from './store/index.ts';
@@ -19,14 +20,16 @@ export interface UserCall extends CallBase {
  */
 export interface UserRoute<R> {
   auth: 'user';
+  authenticate: typeof authenticate;
   limit: typeof checkRateLimit;
   read?(call: UserCall): Promise<R>;
   handle(call: UserCall, read: R): Promise<unknown>;
 }
 
 /** Types a user route from its `read` (a plain object literal would lose `R`). */
-export const userRoute = <R = undefined>(route: Omit<UserRoute<R>, 'auth' | 'limit'>): UserRoute<R> => ({
+export const userRoute = <R = undefined>(route: Omit<UserRoute<R>, 'auth' | 'authenticate' | 'limit'>): UserRoute<R> => ({
   auth: 'user',
+  authenticate,
   limit: checkRateLimit,
   ...route,
 });

@@ -10,7 +10,6 @@
  * state converges to Stripe's. Cost per event: one Stripe GET and one database
  * transaction (the event record, the customer link and the snapshot, together).
  */
-import { orgAccountId, userAccountId } from './auth.ts';
 import type { Config } from './config.ts';
 import type { CustomerLink, EventRecord, Store, SubscriptionSnapshot } from './store/index.ts';
 import type { Stripe } from './stripe.ts';
@@ -46,16 +45,11 @@ const HANDLED = new Set<string>([
   'checkout.session.completed', 'checkout.session.expired',
 ]);
 
-/** Only account ids we minted are linked; anything else in metadata is ignored. */
+/** Only account ids of the kinds we mint ('user:<id>', 'org:<id>') are linked; anything else in metadata is ignored. */
 function accountLink(accountId: string | null | undefined, customerId: string | null): CustomerLink | null {
   if (!accountId || !customerId) return null;
-  if (accountId.startsWith('org:') && accountId === orgAccountId(accountId.slice(4))) {
-    return { account_id: accountId, kind: 'organization', customer_id: customerId };
-  }
-  if (accountId.startsWith('user:') && accountId === userAccountId(accountId.slice(5))) {
-    return { account_id: accountId, kind: 'user', customer_id: customerId };
-  }
-  return null;
+  const kind = accountId.startsWith('org:') ? 'organization' : accountId.startsWith('user:') ? 'user' : null;
+  return kind && { account_id: accountId, kind, customer_id: customerId };
 }
 
 function linkOf(event: Stripe.Event, snapshot: SubscriptionSnapshot | null): CustomerLink | null {
