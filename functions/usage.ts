@@ -5,7 +5,7 @@
  * - GET, user JWT: the account's usage in its current billing period; `?source=stripe`
  *   adds Stripe's meter event summaries for the same period.
  */
-import { readText } from '../shared/body.ts';
+import { parseJson, readText } from '../shared/body.ts';
 import { defineEndpoint } from '../shared/endpoint.ts';
 import { badRequest } from '../shared/errors.ts';
 import { getStore } from '../shared/store/index.ts';
@@ -26,14 +26,7 @@ export default defineEndpoint('usage', {
     async handle({ req, cfg }) {
       // Loaded here: its validation (zod) is not on GET usage's cold start.
       const { MAX_USAGE_BODY, parseUsageBody } = await import('../shared/usage/parse-records.ts');
-      const text = await readText(req, MAX_USAGE_BODY);
-      let body: unknown;
-      try {
-        body = JSON.parse(text);
-      } catch {
-        throw badRequest('Malformed JSON body');
-      }
-      const { records } = parseUsageBody(body);
+      const { records } = parseUsageBody(parseJson(await readText(req, MAX_USAGE_BODY)));
       const { accepted, duplicates } = await getStore(cfg).recordUsage(records);
       return { accepted, duplicates: duplicates.map((index) => ({ index, idempotencyKey: records[index]!.key })) };
     },

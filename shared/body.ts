@@ -41,17 +41,19 @@ export function problemsOf(error: z.core.$ZodError): FieldProblem[] {
   }));
 }
 
+/** JSON text, or a 400 when it is not JSON. */
+export function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw badRequest('Malformed JSON body');
+  }
+}
+
 /** Parses and validates a JSON body; an empty body counts as `{}` (the seeds send none). */
 export async function readJson<S extends z.ZodMiniType>(req: Request, schema: S, limit = MAX_JSON_BODY): Promise<z.output<S>> {
   const text = await readText(req, limit);
-  let value: unknown = {};
-  if (text.trim() !== '') {
-    try {
-      value = JSON.parse(text);
-    } catch {
-      throw badRequest('Malformed JSON body');
-    }
-  }
+  const value = text.trim() === '' ? {} : parseJson(text);
   const result = schema.safeParse(value);
   if (!result.success) {
     const problems = problemsOf(result.error);
