@@ -9,7 +9,6 @@
  *                                  [--concurrency 4] [--direct]
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -22,6 +21,7 @@ import { createLogger } from '../shared/log.ts';
 import { getStore } from '../shared/store/index.ts';
 import { runUsageReport } from '../shared/usage/run.ts';
 import { serve } from '../dev/serve.ts';
+import { freePort, pool } from './bench/util.ts';
 import { migrate } from './migrate.ts';
 
 const { values: a } = parseArgs({
@@ -40,17 +40,6 @@ const CONCURRENCY = Number(a.concurrency);
 const BATCH = 1000;
 const SERVICE_KEY = 'bench-service-key-0123456789abcdef';
 const GOAL_RECORDS_PER_S = 5000;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 const rate = (n: number, ms: number) => Math.round((n / ms) * 1000);
 const dir = mkdtempSync(join(tmpdir(), 'bench-usage-pg-'));
@@ -107,7 +96,6 @@ try {
   for (let i = 0; i < RECORDS; i += BATCH) bodies.push(JSON.stringify({ records: records.slice(i, i + BATCH) }));
   app = a.direct ? undefined : await serve({ '/api/stripe/usage': usage });
   const target = app ? `${app.url}/api/stripe/usage` : 'http://localhost/api/stripe/usage';
-  let next = 0;
   let accepted = 0;
   const post = async (body: string) => {
     const req = new Request(target, { method: 'POST', body, headers: { authorization: `Bearer ${SERVICE_KEY}`, 'content-type': 'application/json' } });
@@ -116,9 +104,7 @@ try {
     accepted += ((await res.json()) as { accepted: number }).accepted;
   };
   t = performance.now();
-  await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
-    while (next < bodies.length) await post(bodies[next++]!);
-  }));
+  await pool(bodies, CONCURRENCY, post);
   const ingestMs = performance.now() - t;
 
   // Report to the double.

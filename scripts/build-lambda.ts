@@ -57,21 +57,29 @@ export interface BundleResult {
   totalBytes: number;
   /** npm packages in the bundle (from esbuild's metafile). */
   packages: string[];
+  /** npm packages in what a cold start loads (the outputs counted in `bytes`). */
+  loadedPackages: string[];
+  /** Bytes of what a cold start loads, by package ("(ours)" for this repository's code), largest first. */
+  loadedBytesByPackage: Record<string, number>;
   metafile: Metafile;
 }
 
-/** "node_modules/@scope/pkg/x.js" -> "@scope/pkg"; the innermost node_modules wins. */
+/** "node_modules/@scope/pkg/x.js" -> "@scope/pkg"; the innermost node_modules wins; undefined outside node_modules. */
+export function packageOf(inputPath: string): string | undefined {
+  return /(?:^|\/)node_modules\/((?:@[^/]+\/)?[^/]+)\/(?!.*node_modules\/)/.exec(inputPath)?.[1];
+}
+
+/** The npm packages among these input paths, each once, sorted. */
+const sortedPackages = (inputs: readonly string[]) =>
+  [...new Set(inputs.map(packageOf).filter((p): p is string => p !== undefined))].sort();
+
+/** The npm packages in a bundle (its metafile's inputs). */
 export function packagesOf(metafile: Metafile): string[] {
-  const names = new Set<string>();
-  for (const input of Object.keys(metafile.inputs)) {
-    const m = /(?:^|\/)node_modules\/((?:@[^/]+\/)?[^/]+)\/(?!.*node_modules\/)/.exec(input);
-    if (m) names.add(m[1]!);
-  }
-  return [...names].sort();
+  return sortedPackages(Object.keys(metafile.inputs));
 }
 
 /** The output files a cold start loads: the entry and what it imports statically. */
-function staticClosure(metafile: Metafile, entry: string): string[] {
+export function staticClosure(metafile: Metafile, entry: string): string[] {
   const seen = new Set<string>();
   const visit = (f: string) => {
     if (seen.has(f)) return;
@@ -86,11 +94,11 @@ function staticClosure(metafile: Metafile, entry: string): string[] {
 // require of its own, so the bundle gets one.
 const REQUIRE_SHIM = "import{createRequire as __cr}from'node:module';const require=__cr(import.meta.url);";
 
-export async function buildLambdas(opts: { root?: string; outdir?: string; only?: string[] } = {}): Promise<BundleResult[]> {
+export async function buildLambdas(opts: { root?: string; outdir?: string } = {}): Promise<BundleResult[]> {
   const root = opts.root ?? ROOT;
   const outdir = opts.outdir ?? join(root, 'dist', 'lambda');
-  const fns = discoverFunctions(root).filter((f) => !opts.only || opts.only.includes(f.name));
-  if (!opts.only) rmSync(outdir, { recursive: true, force: true }); // no stale functions left behind
+  const fns = discoverFunctions(root);
+  rmSync(outdir, { recursive: true, force: true }); // no stale functions left behind
   return Promise.all(
     fns.map(async (fn): Promise<BundleResult> => {
       const dir = join(outdir, fn.name);
@@ -130,6 +138,12 @@ export async function buildLambdas(opts: { root?: string; outdir?: string; only?
       });
       const loaded = staticClosure(result.metafile, relative(process.cwd(), file));
       const code = Buffer.concat(loaded.map((f) => readFileSync(resolve(process.cwd(), f))));
+      const loadedInputs = loaded.flatMap((f) => Object.entries(result.metafile.outputs[f]?.inputs ?? {}));
+      const byPackage: Record<string, number> = {};
+      for (const [input, { bytesInOutput }] of loadedInputs) {
+        const name = packageOf(input) ?? '(ours)';
+        byPackage[name] = (byPackage[name] ?? 0) + bytesInOutput;
+      }
       return {
         name: fn.name,
         file,
@@ -137,6 +151,8 @@ export async function buildLambdas(opts: { root?: string; outdir?: string; only?
         gzipBytes: gzipSync(code).length,
         totalBytes: Object.entries(result.metafile.outputs).filter(([f]) => f.endsWith('.mjs')).reduce((n, [, o]) => n + o.bytes, 0),
         packages: packagesOf(result.metafile),
+        loadedPackages: sortedPackages(loadedInputs.map(([input]) => input)),
+        loadedBytesByPackage: Object.fromEntries(Object.entries(byPackage).sort((a, b) => b[1] - a[1])),
         metafile: result.metafile,
       };
     }),

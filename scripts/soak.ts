@@ -52,9 +52,6 @@ const { values: args } = parseArgs({
 const JWT_SECRET = 'soak-jwt-secret-0123456789-abcdefghijklmnopqrstuvwxyz';
 const SERVICE_KEY = 'soak-service-key-0123456789abcdef';
 const WEBHOOK_SECRET = 'whsec_soak_0123456789';
-const METER = 'mtr_double_events';
-const METER_EVENT = 'tracked_events';
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 if (args.serve) await serveApp();
 else await main();
@@ -180,12 +177,13 @@ async function main(): Promise<void> {
   }
 
   const { startLocalPostgres } = await import('../dev/postgres.ts');
-  const { findRedisServer, startRedisServer } = await import('../dev/redis/redis-server.ts');
+  const { findRedisServer, freePort, startRedisServer } = await import('../dev/redis/redis-server.ts');
   const { startUpstashBridge } = await import('../dev/redis/upstash-bridge.ts');
   const { startStripeDouble } = await import('../dev/stripe-double/index.ts');
   const { signDevToken } = await import('../dev/token.ts');
   const { migrate } = await import('./migrate.ts');
-  const { freePort } = await import('../dev/redis/redis-server.ts');
+  const { childEnv } = await import('./bench/services.ts');
+  const { percentile, round, sleep } = await import('./bench/util.ts');
 
   if (!findRedisServer()) {
     console.error('soak: redis-server is not on PATH (Debian: apt-get install redis-server)');
@@ -224,9 +222,7 @@ async function main(): Promise<void> {
     stops.push(() => double.close());
 
     // The app, in its own process.
-    const keep = ['PATH', 'HOME', 'TMPDIR', 'LANG', 'TZ'];
-    const env: NodeJS.ProcessEnv = Object.fromEntries(keep.filter((k) => process.env[k] !== undefined).map((k) => [k, process.env[k]]));
-    Object.assign(env, {
+    const env = childEnv({
       NODE_ENV: 'development',
       LOG_LEVEL: 'warn',
       URL: 'http://localhost:8888',
@@ -241,8 +237,8 @@ async function main(): Promise<void> {
       STRIPE_PRICE_IDS: double.seed.prices.pro,
       PLAN_NAMES: `${double.seed.prices.basic}=Basic,${double.seed.prices.pro}=Pro`,
       USAGE_INCLUDED: `${double.seed.prices.basic}=10000,${double.seed.prices.pro}=100000`,
-      STRIPE_METER_ID: METER,
-      STRIPE_METER_EVENT_NAME: METER_EVENT,
+      STRIPE_METER_ID: double.seed.meter,
+      STRIPE_METER_EVENT_NAME: double.seed.meterEventName,
       BILLING_SERVICE_KEY: SERVICE_KEY,
       USAGE_REPORT_WINDOW_SECONDS: '60',
       SOAK_REPORT_EVERY_S: args['report-every'],
@@ -599,7 +595,7 @@ async function main(): Promise<void> {
     let stripeTotal = 0;
     for (const row of ledger) {
       const summaries = await stripe.billing.meters
-        .listEventSummaries(METER, { customer: row.customer, start_time: Math.floor((now - 86_400) / 60) * 60, end_time: Math.ceil((now + 3600) / 60) * 60 })
+        .listEventSummaries(double.seed.meter, { customer: row.customer, start_time: Math.floor((now - 86_400) / 60) * 60, end_time: Math.ceil((now + 3600) / 60) * 60 })
         .autoPagingToArray({ limit: 10_000 });
       const atStripe = summaries.reduce((sum, x) => sum + x.aggregated_value, 0);
       ledgerTotal += Number(row.recorded);
@@ -625,9 +621,9 @@ async function main(): Promise<void> {
     say(`traffic: ${round(trafficMs / 1000)} s, ${total} operations on schedule, ${sum((s) => s.sent)} of them requests to the app (${round(sum((s) => s.sent) / (trafficMs / 1000))}/s; the rest are changes made at Stripe), max in flight ${maxInFlight}, started late (>100 ms) ${late}`);
     say(line(['kind', 'sent', 'ok', '4xx(exp)', 'unexpected', 'p50 ms', 'p99 ms'], widths));
     for (const [kind, s] of [...stats.entries()].filter(([, s]) => s.sent > 0)) {
-      say(line([kind, s.sent, s.ok, s.expected4xx, s.unexpected, round(pct(s.latencies, 0.5)), round(pct(s.latencies, 0.99))], widths));
+      say(line([kind, s.sent, s.ok, s.expected4xx, s.unexpected, round(percentile(s.latencies, 0.5)), round(percentile(s.latencies, 0.99))], widths));
     }
-    say(line(['all', sum((s) => s.sent), sum((s) => s.ok), sum((s) => s.expected4xx), sum((s) => s.unexpected), round(pct(allLatencies, 0.5)), round(pct(allLatencies, 0.99))], widths));
+    say(line(['all', sum((s) => s.sent), sum((s) => s.ok), sum((s) => s.expected4xx), sum((s) => s.unexpected), round(percentile(allLatencies, 0.5)), round(percentile(allLatencies, 0.99))], widths));
     say('');
     say(`at Stripe: ${side.checkoutsCompleted} checkouts completed, ${side.abandoned} left open, ${side.replayedSessions} answered with an earlier session (30 s double-click window), ${side.lifecycleChanges} subscription changes; ${deliveries.length} webhooks delivered, ${failedDeliveries.length} not answered 200`);
     say(`usage reporter: ${reporter.runs} runs, ${reporter.reported} batches reported (${reporter.duplicates} already at Stripe), ${reporter.deferred} deferred, ${reporter.failed} failed, ${reporter.stripeCalls} Stripe calls, ${reporter.errors} errors`);
@@ -650,16 +646,6 @@ async function main(): Promise<void> {
     await cleanup();
     process.exit(1);
   }
-}
-
-function pct(values: number[], p: number): number {
-  if (!values.length) return NaN;
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))]!;
-}
-
-function round(n: number): number {
-  return Math.round(n * 10) / 10;
 }
 
 function mib(bytes: number): number {

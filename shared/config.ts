@@ -129,6 +129,9 @@ const settings = {
   USAGE_REPORT_CONCURRENCY: withDefault(whole(1, 50), 4),
 };
 
+/** Every variable the configuration reads (the benchmarks clear them from a developer's shell). */
+export const CONFIG_KEYS = Object.keys(settings) as Array<keyof typeof settings>;
+
 type Env = { [K in keyof typeof settings]: ReturnType<(typeof settings)[K]> };
 
 export interface Config extends Env {

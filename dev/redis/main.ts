@@ -1,7 +1,7 @@
 /**
  * Local Upstash: a throwaway redis-server plus the Upstash REST bridge in front of it.
  *
- *   tsx dev/redis/main.ts --port 8079 --token dev [--redis-port 6380] [--redis-url redis://127.0.0.1:6379]
+ *   npx tsx dev/redis/main.ts --port 8079 --token dev [--redis-port 6380] [--redis-url redis://127.0.0.1:6379]
  *
  * With --redis-url it uses that Redis instead of starting one. Stops on SIGINT/SIGTERM.
  */

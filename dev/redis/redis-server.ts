@@ -41,6 +41,7 @@ export function findRedisServer(): string | null {
   return null;
 }
 
+/** A TCP port that was free a moment ago on 127.0.0.1 (another process can take it before you bind it). */
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = net.createServer();

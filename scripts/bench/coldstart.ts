@@ -8,12 +8,11 @@
  * every figure is also given as a ratio to it. Samples run one at a time, round robin over
  * the functions, after one unmeasured pass (so the OS file cache is warm for all alike).
  */
-import type { Metafile } from 'esbuild';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { buildLambdas, packagesOf, type BundleResult } from '../build-lambda.ts';
+import { buildLambdas, type BundleResult } from '../build-lambda.ts';
 import { eventFor } from '../../tests/lambda/events.ts';
 import type { Fixtures } from './fixtures.ts';
 import { signedDelivery } from './fixtures.ts';
@@ -53,40 +52,6 @@ const CHILD = [
   // The pooled database connection would keep the process alive, as in a warm Lambda.
   'process.exit(0);',
 ].join('\n');
-
-/** The outputs a cold start loads: the entry and its static imports. */
-function loadedOutputs(metafile: Metafile, entryFile: string): string[] {
-  const seen = new Set<string>();
-  const visit = (f: string) => {
-    if (seen.has(f)) return;
-    seen.add(f);
-    for (const i of metafile.outputs[f]?.imports ?? []) if (i.kind === 'import-statement' && !i.external) visit(i.path);
-  };
-  visit(relative(process.cwd(), entryFile));
-  return [...seen];
-}
-
-/** Packages in what a cold start loads. */
-function loadedPackages(metafile: Metafile, entryFile: string): string[] {
-  const inputs: Metafile['inputs'] = {};
-  for (const f of loadedOutputs(metafile, entryFile)) {
-    for (const input of Object.keys(metafile.outputs[f]?.inputs ?? {})) inputs[input] = { bytes: 0, imports: [] };
-  }
-  return packagesOf({ inputs, outputs: {} });
-}
-
-/** Bytes of what a cold start loads, by package ("(ours)" for this repository's code), largest first. */
-function loadedBytesByPackage(metafile: Metafile, entryFile: string): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const f of loadedOutputs(metafile, entryFile)) {
-    for (const [input, { bytesInOutput }] of Object.entries(metafile.outputs[f]?.inputs ?? {})) {
-      const inputs: Metafile['inputs'] = { [input]: { bytes: 0, imports: [] } };
-      const name = packagesOf({ inputs, outputs: {} })[0] ?? '(ours)';
-      out[name] = (out[name] ?? 0) + bytesInOutput;
-    }
-  }
-  return Object.fromEntries(Object.entries(out).sort((a, b) => b[1] - a[1]));
-}
 
 interface Case {
   name: string;
@@ -171,7 +136,6 @@ export async function measureColdStarts(
     const bareCold = med('bare', (x) => x.importMs + x.invokeMs);
     const bareProcess = med('bare', (x) => x.processMs);
     const results = cases.map((c): ColdStartResult => {
-      const pk = loadedPackages(c.bundle.metafile, c.bundle.file);
       const coldMs = med(c.name, (x) => x.importMs + x.invokeMs);
       const processMs = med(c.name, (x) => x.processMs);
       return {
@@ -179,9 +143,9 @@ export async function measureColdStarts(
         function: c.bundle.name,
         bytes: c.bundle.bytes,
         gzipBytes: c.bundle.gzipBytes,
-        loadedPackages: pk,
-        loadedBytesByPackage: loadedBytesByPackage(c.bundle.metafile, c.bundle.file),
-        loadsStripe: pk.includes('stripe'),
+        loadedPackages: c.bundle.loadedPackages,
+        loadedBytesByPackage: c.bundle.loadedBytesByPackage,
+        loadsStripe: c.bundle.loadedPackages.includes('stripe'),
         importMs: round(med(c.name, (x) => x.importMs), 1),
         firstInvocationMs: round(med(c.name, (x) => x.invokeMs), 1),
         coldMs: round(coldMs, 1),

@@ -5,13 +5,12 @@
  * - `customer`: a user whose Stripe customer exists but who has no subscription (checkout
  *   for a known customer: the first checkout made the customer, later ones reuse it).
  */
-import { checkoutSessionIdOf } from '../../dev/stripe-double/index.ts';
 import { randomBytes } from 'node:crypto';
 import type Stripe from 'stripe';
 import checkout from '../../functions/checkout.ts';
 import subscription from '../../functions/subscription.ts';
 import webhook from '../../functions/webhook.ts';
-import type { StripeDouble } from '../../dev/stripe-double/index.ts';
+import { checkoutSessionIdOf, type StripeDouble } from '../../dev/stripe-double/index.ts';
 import type { Handler } from '../../shared/endpoint.ts';
 import { SERVICE_KEY, WEBHOOK_SECRET } from './services.ts';
 
@@ -49,7 +48,8 @@ export const must = (what: string, r: Called, status = 200): Called => {
   return r;
 };
 
-export const serializeEvent = (e: Stripe.Event) => JSON.stringify(e, null, 2);
+/** As Stripe sends events (and the double delivers them): pretty-printed, two spaces. */
+const serializeEvent = (e: Stripe.Event) => JSON.stringify(e, null, 2);
 
 /** The headers and body Stripe would POST for `event`, signed now. */
 export function signedDelivery(double: StripeDouble, event: Stripe.Event): { body: string; headers: Record<string, string> } {
@@ -60,12 +60,10 @@ export function signedDelivery(double: StripeDouble, event: Stripe.Event): { bod
 export const postEvent = (double: StripeDouble, event: Stripe.Event) =>
   call(webhook, 'POST', '/api/stripe/webhook', signedDelivery(double, event));
 
-export const sessionIdOf = checkoutSessionIdOf;
-
 /** A user who checked out (events made but not delivered) and the events. */
 export async function checkedOut(double: StripeDouble, token: string): Promise<{ sub: string; customer: string; events: Stripe.Event[] }> {
   const res = must('checkout', await call(checkout, 'POST', '/api/stripe/checkout', { token, body: '{}' }));
-  const done = await double.actions.completeCheckout(sessionIdOf(res.body.url), { deliver: false });
+  const done = await double.actions.completeCheckout(checkoutSessionIdOf(res.body.url), { deliver: false });
   return { sub: done.subscription.id, customer: done.customer.id, events: done.events };
 }
 

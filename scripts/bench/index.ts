@@ -14,7 +14,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { dirname, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { config, resetConfig } from '../../shared/config.ts';
+import { config } from '../../shared/config.ts';
 import { getStore } from '../../shared/store/index.ts';
 import { measureColdStarts } from './coldstart.ts';
 import { createFixtures, type Fixtures } from './fixtures.ts';
@@ -142,7 +142,6 @@ try {
     const ensureFixtures = async () => {
       if (fixtures) return fixtures;
       s.applyEnv();
-      resetConfig();
       fixtures = await createFixtures(s.double, s.hsToken);
       return fixtures;
     };

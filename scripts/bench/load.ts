@@ -11,6 +11,7 @@
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { percentile, round } from './util.ts';
 
 export interface LoadResult {
   connections: number;
@@ -141,8 +142,8 @@ export async function runLoad(opts: {
   clearTimeout(cut);
 
   latencies.sort((a, b) => a - b);
-  const pct = (p: number) => (latencies.length ? latencies[Math.min(latencies.length - 1, Math.ceil(p * latencies.length) - 1)]! : NaN);
-  const r2 = (n: number) => Math.round(n * 100) / 100;
+  const pct = (p: number) => percentile(latencies, p);
+  const r2 = (n: number) => round(n, 2);
   const seconds = (measureEnd - measureStart) / 1000;
   return {
     connections: opts.connections,

@@ -18,7 +18,6 @@ import portal from '../../functions/portal.ts';
 import subscription from '../../functions/subscription.ts';
 import usage from '../../functions/usage.ts';
 import webhook from '../../functions/webhook.ts';
-import { resetConfig } from '../../shared/config.ts';
 import { startTcpProxy } from '../../dev/tcp-proxy.ts';
 import { call, createFixtures, must, signedDelivery, type Called, type Fixtures } from './fixtures.ts';
 import type { Services } from './services.ts';
@@ -64,12 +63,11 @@ export async function measureRoundTrips(
   };
   try {
     svc.applyEnv({
-      DATABASE_URL: svc.databaseUrl.replace(/@127\.0\.0\.1:\d+\//, `@${pgProxy.address}/`),
-      STRIPE_API_BASE: `http://${stripeProxy.address}`,
+      DATABASE_URL: pgProxy.rewriteUrl(svc.databaseUrl),
+      STRIPE_API_BASE: stripeProxy.rewriteUrl(svc.double.url),
       JWT_SECRET: undefined,
-      JWT_JWKS_URL: svc.jwks.url.replace(/127\.0\.0\.1:\d+/, jwksProxy.address),
+      JWT_JWKS_URL: jwksProxy.rewriteUrl(svc.jwks.url),
     });
-    resetConfig();
     const fx = await createFixtures(svc.double, svc.jwks.sign);
     const tSub = await svc.jwks.sign({ sub: fx.subscribed.user });
     const tOrg = await svc.jwks.sign({ sub: fx.subscribed.user, org: fx.org.id, role: 'owner' });
@@ -144,7 +142,6 @@ export async function measureRoundTrips(
     setDelay(0);
     // Back to the services directly; the proxies' connections close with them.
     svc.applyEnv();
-    resetConfig();
     await Promise.all([pgProxy.close(), stripeProxy.close(), jwksProxy.close()]);
   }
 }

@@ -10,10 +10,11 @@ import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startLocalPostgres, type LocalPostgres } from '../../dev/postgres.ts';
-import { startRedisServer, type RedisServerHandle } from '../../dev/redis/redis-server.ts';
+import { startRedisServer } from '../../dev/redis/redis-server.ts';
 import { startUpstashBridge, type UpstashBridge } from '../../dev/redis/upstash-bridge.ts';
 import { startStripeDouble, type StripeDouble } from '../../dev/stripe-double/index.ts';
 import { signDevToken } from '../../dev/token.ts';
+import { CONFIG_KEYS, resetConfig } from '../../shared/config.ts';
 import { migrate } from '../migrate.ts';
 import { freePort } from './util.ts';
 
@@ -23,16 +24,7 @@ export const SERVICE_KEY = 'bench-service-key-0123456789abcdef';
 const JWKS_KID = 'bench-es256';
 
 /** Every variable the handlers read that a developer's shell might set: cleared for the run. */
-const CONFIG_VARS = [
-  'NODE_ENV', 'CONTEXT', 'URL', 'DASHBOARD_PATH', 'ALLOWED_ORIGINS', 'JWT_SECRET', 'SUPABASE_JWT_SECRET', 'JWT_JWKS_URL',
-  'JWT_ISSUER', 'JWT_AUDIENCE', 'JWT_ORG_CLAIM', 'JWT_ROLE_CLAIM', 'BILLING_MANAGER_ROLES', 'UPSTASH_REDIS_REST_URL',
-  'UPSTASH_REDIS_REST_TOKEN', 'RATE_LIMIT_USER', 'RATE_LIMIT_ORG', 'RATE_LIMIT_FAIL_CLOSED', 'RATE_LIMIT_TIMEOUT_MS',
-  'DATABASE_URL', 'SUPABASE_URL', 'SUPABASE_SERVICE_ROLE_KEY', 'DATABASE_POOL_MAX', 'PAST_DUE_GRACE_DAYS',
-  'STRIPE_SECRET_KEY', 'STRIPE_WEBHOOK_SECRET', 'STRIPE_PRICE_ID', 'STRIPE_PRICE_IDS', 'STRIPE_API_BASE',
-  'STRIPE_TIMEOUT_MS', 'STRIPE_MAX_RETRIES', 'STRIPE_TRIAL_DAYS', 'STRIPE_ALLOW_PROMOTION_CODES', 'STRIPE_AUTOMATIC_TAX',
-  'STRIPE_METER_EVENT_NAME', 'STRIPE_METER_ID', 'PLAN_NAMES', 'USAGE_INCLUDED', 'BILLING_SERVICE_KEY',
-  'USAGE_REPORT_WINDOW_SECONDS', 'USAGE_REPORT_LEASE_SECONDS', 'USAGE_REPORT_CONCURRENCY', 'LOG_LEVEL',
-];
+const CONFIG_VARS = [...CONFIG_KEYS, 'LOG_LEVEL'];
 
 export interface Claims {
   sub: string;
@@ -44,7 +36,6 @@ export interface Claims {
 export interface Services {
   databaseUrl: string;
   pgPort: number;
-  redis: RedisServerHandle;
   bridge: UpstashBridge;
   double: StripeDouble;
   jwks: { url: string; port: number; sign(claims: Claims): Promise<string> };
@@ -55,7 +46,7 @@ export interface Services {
    * enough that a benchmark is never refused (the check itself still runs), logs off.
    */
   env(overrides?: Record<string, string | undefined>): Record<string, string>;
-  /** Puts `env(overrides)` into this process's environment (the handlers read it there). */
+  /** Puts `env(overrides)` into this process's environment (the handlers read it there) and drops the cached config. */
   applyEnv(overrides?: Record<string, string | undefined>): void;
   /** A second Stripe double, for sections that move the double's clock. */
   startDouble(): Promise<StripeDouble>;
@@ -134,7 +125,6 @@ export async function startServices(): Promise<Services> {
     return {
       databaseUrl,
       pgPort: pg.port,
-      redis,
       bridge,
       double,
       jwks: { url: `http://127.0.0.1:${jwksPort}/.well-known/jwks.json`, port: jwksPort, sign: signEs },
@@ -143,6 +133,7 @@ export async function startServices(): Promise<Services> {
       applyEnv(overrides = {}) {
         for (const k of CONFIG_VARS) delete process.env[k];
         Object.assign(process.env, env(overrides));
+        resetConfig();
       },
       async startDouble() {
         const d = await startStripeDouble({ port: 0 });

@@ -1,7 +1,6 @@
 /** Small helpers shared by the benchmark scripts: statistics, ports, child processes. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -39,18 +38,7 @@ export const round = (n: number, digits = 1) => {
   return Math.round(n * f) / f;
 };
 
-/** A TCP port that was free a moment ago on 127.0.0.1. */
-export function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolvePort(port));
-    });
-  });
-}
-
+export { freePort } from '../../dev/redis/redis-server.ts';
 export { shuffle } from '../../dev/shuffle.ts';
 
 /** Runs `work` over `items` with at most `concurrency` in flight; results in input order. */
@@ -166,9 +154,6 @@ export function startChild<T>(
     });
   });
 }
-
-/** `1234567` -> `1,206 KiB`-style sizes: KiB with no decimals. */
-export const kib = (bytes: number) => `${Math.round(bytes / 1024)} KiB`;
 
 interface ProcStat {
   pid: number;

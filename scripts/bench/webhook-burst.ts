@@ -11,10 +11,9 @@
 import { join } from 'node:path';
 import postgres from 'postgres';
 import type Stripe from 'stripe';
-import { resetConfig } from '../../shared/config.ts';
-import { checkedOut, serializeEvent, uid } from './fixtures.ts';
-import { childEnv, WEBHOOK_SECRET, type Services } from './services.ts';
-import { pool, ROOT, round, shuffle, startChild, tsNode } from './util.ts';
+import { checkedOut, signedDelivery, uid } from './fixtures.ts';
+import { childEnv, type Services } from './services.ts';
+import { percentile, pool, ROOT, round, shuffle, startChild, tsNode } from './util.ts';
 
 export interface BurstResult {
   events: number;
@@ -40,7 +39,6 @@ export async function webhookBurst(
 ): Promise<BurstResult> {
   const double = await svc.startDouble();
   svc.applyEnv({ STRIPE_API_BASE: double.url });
-  resetConfig();
   const sql = postgres(svc.databaseUrl, { max: 2, onnotice: () => undefined });
   try {
     // 1. Lifecycles until the unique events reach the share the target count leaves them.
@@ -78,13 +76,9 @@ export async function webhookBurst(
       const url = `${server.ready.url}/api/stripe/webhook`;
       const t1 = performance.now();
       await pool(all, opts.concurrency, async (event) => {
-        const body = serializeEvent(event);
+        const delivery = signedDelivery(double, event);
         const t = performance.now();
-        const res = await fetch(url, {
-          method: 'POST',
-          body,
-          headers: { 'content-type': 'application/json; charset=utf-8', 'stripe-signature': double.sign(body, WEBHOOK_SECRET) },
-        });
+        const res = await fetch(url, { method: 'POST', ...delivery });
         const text = await res.text();
         latencies.push(performance.now() - t);
         statuses[res.status] = (statuses[res.status] ?? 0) + 1;
@@ -118,8 +112,7 @@ export async function webhookBurst(
         if (differenceSamples.length < 5) differenceSamples.push(`${s.id}: ${problems.join(', ')}`);
       }
     }
-    latencies.sort((a, b) => a - b);
-    const pct = (p: number) => round(latencies[Math.min(latencies.length - 1, Math.ceil(p * latencies.length) - 1)] ?? NaN, 1);
+    const pct = (p: number) => round(percentile(latencies, p), 1);
     const result: BurstResult = {
       events: all.length,
       unique: unique.length,
@@ -147,6 +140,5 @@ export async function webhookBurst(
   } finally {
     await sql.end({ timeout: 5 });
     svc.applyEnv();
-    resetConfig();
   }
 }

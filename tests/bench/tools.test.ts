@@ -109,6 +109,11 @@ describe('helpers', () => {
     expect(percentile([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 0.5)).toBe(5);
     expect(shuffle([1, 2, 3, 4, 5], 7)).toEqual(shuffle([1, 2, 3, 4, 5], 7));
     expect([...shuffle([1, 2, 3, 4, 5], 7)].sort()).toEqual([1, 2, 3, 4, 5]);
+    // It does reorder, and the seed matters (a shuffle that returned its input would pass the two above).
+    const input = Array.from({ length: 20 }, (_, i) => i);
+    expect(shuffle(input, 7)).not.toEqual(input);
+    expect(shuffle(input, 7)).not.toEqual(shuffle(input, 8));
+    expect(input).toEqual(Array.from({ length: 20 }, (_, i) => i));
   });
 
   it("reads scripts/bench-usage.ts's figures from its output", () => {
