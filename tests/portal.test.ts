@@ -1,9 +1,8 @@
-import { checkoutSessionIdOf as sessionIdOf } from '../dev/stripe-double/index.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import checkout from '../functions/checkout.ts';
 import portal from '../functions/portal.ts';
 import { call, tokenFor, uid, type Stack } from './helpers/stack.ts';
-import { startStripeStack, type StripeSide } from './helpers/stripe.ts';
+import { checkedOut, startStripeStack, type StripeSide } from './helpers/stripe.ts';
 
 let stack: Stack;
 let s: StripeSide;
@@ -14,14 +13,6 @@ beforeAll(async () => {
 afterAll(() => stop());
 
 const portalIdOf = (url: string) => /\/(bps_[A-Za-z0-9_]+)/.exec(url)![1]!;
-
-/** A subscribed account, through the real checkout and the double's webhooks. */
-async function subscribed(claims: { sub: string; org?: string; role?: string }) {
-  const token = await tokenFor(claims);
-  const res = await call(checkout, 'POST', '/api/stripe/checkout', { token });
-  const done = await s.double.actions.completeCheckout(sessionIdOf(res.body.url));
-  return { token, customer: done.subscription.customer as string };
-}
 
 describe('POST portal', () => {
   it('400 "No active subscription" without a customer, in both dialects', async () => {
@@ -38,7 +29,7 @@ describe('POST portal', () => {
   });
 
   it('opens the portal for the account\'s own customer, returning to the dashboard', async () => {
-    const { token, customer } = await subscribed({ sub: uid('u') });
+    const { token, customer } = await checkedOut(s);
     const res = await call(portal, 'POST', '/api/stripe/portal', { token });
     expect(res.status).toBe(200);
     expect(res.body.url).toMatch(/\/p\/session\/bps_/);
@@ -51,15 +42,15 @@ describe('POST portal', () => {
   });
 
   it('refuses return URLs off the site', async () => {
-    const { token } = await subscribed({ sub: uid('u') });
+    const { token } = await checkedOut(s);
     for (const returnUrl of ['//evil.example', 'https://app.example.com.evil.example', 'javascript:alert(1)']) {
       expect((await call(portal, 'POST', '/api/stripe/portal', { token, body: { returnUrl } })).status).toBe(400);
     }
   });
 
   it('one account can never open another account\'s portal', async () => {
-    const victim = await subscribed({ sub: uid('u') });
-    const attacker = await subscribed({ sub: uid('u') });
+    const victim = await checkedOut(s);
+    const attacker = await checkedOut(s);
     for (const body of [{ customer: victim.customer }, { customerId: victim.customer }, { accountId: 'user:victim' }]) {
       const res = await call(portal, 'POST', '/api/stripe/portal', { token: attacker.token, body });
       expect(res.status).toBe(400);
@@ -72,7 +63,7 @@ describe('POST portal', () => {
 
   it('organization members who are not billing managers get 403', async () => {
     const org = uid('org');
-    await subscribed({ sub: uid('u'), org, role: 'owner' });
+    await checkedOut(s, { org }); // its owner, through the real checkout and the double's webhooks
     const member = await call(portal, 'POST', '/api/stripe/portal', { token: await tokenFor({ sub: uid('u'), org, role: 'member' }) });
     expect(member.status).toBe(403);
     const admin = await call(portal, 'POST', '/api/stripe/portal', { token: await tokenFor({ sub: uid('u'), org, role: 'admin' }) });

@@ -10,7 +10,7 @@ import { createLogger } from '../shared/log.ts';
 import { reconcile } from '../shared/reconcile.ts';
 import { getStore } from '../shared/store/index.ts';
 import { call, tokenFor, uid, type Stack } from './helpers/stack.ts';
-import { startStripeStack, WEBHOOK_SECRET, type StripeSide } from './helpers/stripe.ts';
+import { checkedOut, expectSubscriptionsMatchStripe, signedWebhook, startStripeStack, WEBHOOK_SECRET, type StripeSide } from './helpers/stripe.ts';
 
 let stack: Stack;
 let s: StripeSide;
@@ -31,43 +31,15 @@ async function post(payload: string, signature: string | null, path = '/api/stri
 }
 
 const serialize = (e: Stripe.Event) => JSON.stringify(e, null, 2);
-const signed = (e: Stripe.Event, secret = WEBHOOK_SECRET, timestamp?: number) => {
-  const payload = serialize(e);
-  return post(payload, s.double.sign(payload, secret, timestamp));
-};
+const signed = (e: Stripe.Event) => signedWebhook(s, e);
 
 async function stateOf(token: string) {
   return (await call(subscription, 'GET', '/api/stripe/subscription', { token })).body;
 }
 
-/** A user who went through checkout; events are stored by the double but not delivered. */
-async function checkedOut(opts: { deliver?: boolean; trialDays?: number; paymentFails?: boolean } = {}) {
-  const user = uid('u');
-  const token = await tokenFor({ sub: user });
-  const res = await call(checkout, 'POST', '/api/stripe/checkout', { token });
-  const done = await s.double.actions.completeCheckout(sessionIdOf(res.body.url), {
-    deliver: opts.deliver ?? true,
-    ...(opts.trialDays !== undefined ? { trialDays: opts.trialDays } : {}),
-    ...(opts.paymentFails ? { paymentFails: true } : {}),
-  });
-  return { user, token, account: `user:${user}`, done, sub: done.subscription.id };
-}
-
-/** Our stored rows against the double's subscriptions for the same customer. */
-async function expectSameAsStripe(customer: string) {
-  const theirs = [...s.double.state.subscriptions.values()].filter((x) => x.customer === customer);
-  const ours = await stack.sql<{ id: string; status: string; cancel_at_period_end: boolean; current_period_end: Date | null }[]>`
-    select id, status, cancel_at_period_end, current_period_end from billing_subscriptions where customer_id = ${customer}`;
-  const byId = (a: { id: string }, b: { id: string }) => (a.id < b.id ? -1 : 1);
-  expect(ours.map((r) => ({ id: r.id, status: r.status, cancel: r.cancel_at_period_end, end: r.current_period_end?.getTime() ?? null })).sort(byId))
-    .toEqual(theirs
-      .map((x) => ({ id: x.id, status: x.status, cancel: x.cancel_at_period_end, end: (x.items.data[0]?.current_period_end ?? 0) * 1000 }))
-      .sort(byId));
-}
-
 describe('receiving', () => {
   it('refuses every signature failure with 400 and changes nothing', async () => {
-    const { done } = await checkedOut({ deliver: false });
+    const { done } = await checkedOut(s, { deliver: false });
     const event = done.events.find((e) => e.type === 'customer.subscription.created')!;
     const payload = serialize(event);
     const now = Math.floor(Date.now() / 1000);
@@ -94,13 +66,13 @@ describe('receiving', () => {
   });
 
   it('accepts a signature made with a rolled (old) secret while both are configured', async () => {
-    const { done } = await checkedOut({ deliver: false });
+    const { done } = await checkedOut(s, { deliver: false });
     stack.setEnv({ STRIPE_WEBHOOK_SECRET: `whsec_new_secret_after_roll,${WEBHOOK_SECRET}` });
     try {
       const event = done.events.find((e) => e.type === 'customer.subscription.created')!;
-      expect((await signed(event, WEBHOOK_SECRET)).status).toBe(200);
-      expect((await signed(done.events.at(-1)!, 'whsec_new_secret_after_roll')).status).toBe(200);
-      expect((await signed(done.events[0]!, 'whsec_neither')).status).toBe(400);
+      expect((await signedWebhook(s, event, '/api/stripe/webhook', WEBHOOK_SECRET)).status).toBe(200);
+      expect((await signedWebhook(s, done.events.at(-1)!, '/api/stripe/webhook', 'whsec_new_secret_after_roll')).status).toBe(200);
+      expect((await signedWebhook(s, done.events[0]!, '/api/stripe/webhook', 'whsec_neither')).status).toBe(400);
     } finally {
       stack.setEnv({ STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET });
     }
@@ -137,7 +109,7 @@ describe('receiving', () => {
 
 describe('applying each event', () => {
   it('checkout.session.completed links the account: active after payment', async () => {
-    const { token, done } = await checkedOut();
+    const { token, done } = await checkedOut(s);
     expect(done.deliveries.every((d) => d.status === 200)).toBe(true);
     const st = await stateOf(token);
     expect(st).toMatchObject({ state: 'active', hasAccess: true, customerId: done.customer.id });
@@ -145,14 +117,14 @@ describe('applying each event', () => {
   });
 
   it('no access when the first payment fails; access once the invoice is paid', async () => {
-    const { token, done } = await checkedOut({ paymentFails: true });
+    const { token, done } = await checkedOut(s, { paymentFails: true });
     expect((await stateOf(token)).hasAccess).toBe(false);
     await s.double.actions.payInvoice(done.invoice.id);
     expect(await stateOf(token)).toMatchObject({ state: 'active', hasAccess: true });
   });
 
   it('trialing, trial_will_end, then the trial converts', async () => {
-    const { token, sub } = await checkedOut({ trialDays: 14 });
+    const { token, sub } = await checkedOut(s, { trialDays: 14 });
     expect((await stateOf(token)).state).toBe('trialing');
     const warned = await s.double.actions.trialWillEnd(sub);
     expect(warned.events.map((e) => e.type)).toContain('customer.subscription.trial_will_end');
@@ -162,7 +134,7 @@ describe('applying each event', () => {
   });
 
   it('invoice.payment_failed makes it past due (grace starts); invoice.paid clears it', async () => {
-    const { token, sub } = await checkedOut();
+    const { token, sub } = await checkedOut(s);
     const failed = await s.double.actions.renewPeriod(sub, { paymentFails: true });
     expect(failed.events.map((e) => e.type)).toContain('invoice.payment_failed');
     const st = await stateOf(token);
@@ -176,7 +148,7 @@ describe('applying each event', () => {
   });
 
   it('cancel at period end, resume, cancel now (customer.subscription.updated / .deleted)', async () => {
-    const { token, sub } = await checkedOut();
+    const { token, sub } = await checkedOut(s);
     await s.double.actions.scheduleCancel(sub, true);
     expect(await stateOf(token)).toMatchObject({ state: 'canceling', hasAccess: true });
     await s.double.actions.scheduleCancel(sub, false);
@@ -187,7 +159,7 @@ describe('applying each event', () => {
   });
 
   it('paused and resumed', async () => {
-    const { token, sub } = await checkedOut();
+    const { token, sub } = await checkedOut(s);
     await s.double.actions.pause(sub);
     expect(await stateOf(token)).toMatchObject({ state: 'ended', hasAccess: false, subscription: { status: 'paused' } });
     await s.double.actions.resume(sub);
@@ -205,20 +177,20 @@ describe('applying each event', () => {
   });
 
   it('a customer with several subscriptions: the best one decides', async () => {
-    const { token, sub, done, account } = await checkedOut();
+    const { token, sub, done, account } = await checkedOut(s);
     const extra = await s.stripe.subscriptions.create({ customer: done.customer.id, items: [{ price: 'price_pro_monthly' }], metadata: { account_id: account } });
     await s.double.idle();
     await s.double.actions.cancelNow(sub);
     const st = await stateOf(token);
     expect(st.state).toBe('active');
     expect(st.subscription.id).toBe(extra.id);
-    await expectSameAsStripe(done.customer.id);
+    await expectSubscriptionsMatchStripe(stack, s, [done.customer.id]);
   });
 });
 
 describe('duplicates', () => {
   it('a redelivered event has no second effect', async () => {
-    const { done } = await checkedOut({ deliver: false });
+    const { done } = await checkedOut(s, { deliver: false });
     const event = done.events.find((e) => e.type === 'checkout.session.completed')!;
     expect((await signed(event)).body).toEqual({ received: true });
     const again = await signed(event);
@@ -228,7 +200,7 @@ describe('duplicates', () => {
   });
 
   it('ten copies at the same moment: one applies, the others are duplicates', async () => {
-    const { done } = await checkedOut({ deliver: false });
+    const { done } = await checkedOut(s, { deliver: false });
     const event = done.events.find((e) => e.type === 'customer.subscription.created')!;
     const results = await Promise.all(Array.from({ length: 10 }, () => signed(event)));
     expect(results.map((r) => r.status)).toEqual(Array(10).fill(200));
@@ -241,7 +213,7 @@ describe('duplicates', () => {
 describe('ordering', () => {
   it('many shuffled orders of a full lifecycle, with duplicates, end in Stripe\'s state', async () => {
     for (let seed = 1; seed <= 12; seed++) {
-      const { token, done, sub } = await checkedOut({ deliver: false });
+      const { token, done, sub } = await checkedOut(s, { deliver: false });
       const off = { deliver: false };
       const steps = [
         done.events,
@@ -258,13 +230,13 @@ describe('ordering', () => {
         const res = await signed(event);
         expect(res.status, `${event.type} (seed ${seed})`).toBe(200);
       }
-      await expectSameAsStripe(done.customer.id);
+      await expectSubscriptionsMatchStripe(stack, s, [done.customer.id]);
       expect((await stateOf(token)).state, `seed ${seed}`).toBe(seed % 2 === 0 ? 'ended' : 'canceling');
     }
   });
 
   it('events delivered concurrently in random order converge too', async () => {
-    const { token, done, sub } = await checkedOut({ deliver: false });
+    const { token, done, sub } = await checkedOut(s, { deliver: false });
     const more = [
       ...(await s.double.actions.renewPeriod(sub, { deliver: false })).events,
       ...(await s.double.actions.scheduleCancel(sub, true, { deliver: false })).events,
@@ -272,7 +244,7 @@ describe('ordering', () => {
     const all = shuffle([...done.events, ...more, ...more], 99);
     const results = await Promise.all(all.map((e) => signed(e)));
     expect(results.every((r) => r.status === 200)).toBe(true);
-    await expectSameAsStripe(done.customer.id);
+    await expectSubscriptionsMatchStripe(stack, s, [done.customer.id]);
     expect((await stateOf(token)).state).toBe('canceling');
   });
 
@@ -299,7 +271,7 @@ describe('ordering', () => {
 
 describe('faults', () => {
   it('Postgres down while an event is applied: 5xx, not marked done; the retry applies it', async () => {
-    const { token, done } = await checkedOut({ deliver: false });
+    const { token, done } = await checkedOut(s, { deliver: false });
     const event = done.events.find((e) => e.type === 'checkout.session.completed')!;
     stack.setEnv({ DATABASE_URL: 'postgres://postgres:postgres@127.0.0.1:1/down' });
     const failed = await signed(event);
@@ -311,7 +283,7 @@ describe('faults', () => {
   });
 
   it('Stripe failing while an event is applied: 500, not marked done; the retry applies it', async () => {
-    const { token, done } = await checkedOut({ deliver: false });
+    const { token, done } = await checkedOut(s, { deliver: false });
     const event = done.events.find((e) => e.type === 'checkout.session.completed')!;
     s.double.faults.inject({ method: 'GET', path: /^\/v1\/subscriptions\//, status: 500, times: 1 });
     const failed = await signed(event);
@@ -323,7 +295,7 @@ describe('faults', () => {
   });
 
   it('a subscription Stripe does not know is recorded as ignored, not retried forever', async () => {
-    const { done } = await checkedOut({ deliver: false });
+    const { done } = await checkedOut(s, { deliver: false });
     const base = done.events.find((e) => e.type === 'customer.subscription.updated' || e.type === 'customer.subscription.created')!;
     const ghost = { ...base, id: uid('evt'), data: { object: { ...base.data.object, id: 'sub_does_not_exist' } } } as Stripe.Event;
     const res = await signed(ghost);
@@ -334,7 +306,7 @@ describe('faults', () => {
 
 describe('reconcile', () => {
   it('repairs what a dropped event left wrong, and is safe to run again', async () => {
-    const { token, sub, done } = await checkedOut();
+    const { token, sub, done } = await checkedOut(s);
     expect((await stateOf(token)).state).toBe('active');
     await s.double.actions.scheduleCancel(sub, true, { deliver: false }); // the event is lost
     expect((await stateOf(token)).state).toBe('active');
@@ -345,6 +317,6 @@ describe('reconcile', () => {
     expect((await stateOf(token)).state).toBe('canceling');
     const second = await reconcile(config(), getStore(config()), log);
     expect(second.changed.find((c) => c.customerId === done.customer.id)).toBeUndefined();
-    await expectSameAsStripe(done.customer.id);
+    await expectSubscriptionsMatchStripe(stack, s, [done.customer.id]);
   });
 });

@@ -6,25 +6,19 @@
  * `stack.sql` connects directly, so tables can be checked whatever the proxy does.
  */
 import { checkoutSessionIdOf } from '../../dev/stripe-double/index.ts';
-import type Stripe from 'stripe';
 import { expect, vi } from 'vitest';
 import { startTcpProxy, type DropPredicate, type TcpProxy } from '../../dev/tcp-proxy.ts';
-import checkout from '../../functions/checkout.ts';
-import usage from '../../functions/usage.ts';
-import webhook from '../../functions/webhook.ts';
 import { config } from '../../shared/config.ts';
-import { createLogger } from '../../shared/log.ts';
 import { getStore } from '../../shared/store/index.ts';
 import type { ReportOptions, ReportResult } from '../../shared/usage/report.ts';
-import { runUsageReport } from '../../shared/usage/run.ts';
-import { call, startStack, tokenFor, uid, type Call, type Stack } from '../helpers/stack.ts';
-import { startStripe, WEBHOOK_SECRET } from '../helpers/stripe.ts';
+import { uid, type Call, type Stack } from '../helpers/stack.ts';
+import { startStripeStack, type StripeSide } from '../helpers/stripe.ts';
+import { EVENT_NAME, METER, postUsage, report, SERVICE_KEY } from '../usage/helpers.ts';
 
-export const SERVICE_KEY = 'svc_faults_0123456789abcdefghijklmnop';
-export const METER = 'mtr_double_events';
-export const EVENT_NAME = 'tracked_events';
-
-export type StripeSide = Awaited<ReturnType<typeof startStripe>>;
+// The Stripe side and the checks on it are the whole suite's; usage is posted and reported
+// as the usage tests do it.
+export { checkedOut, expectSubscriptionsMatchStripe, signedWebhook, type StripeSide } from '../helpers/stripe.ts';
+export { EVENT_NAME, METER, minute, postUsage, report, SERVICE_KEY } from '../usage/helpers.ts';
 
 export interface FaultStack {
   stack: Stack;
@@ -37,8 +31,7 @@ export interface FaultStack {
 }
 
 export async function startFaultStack(env: Record<string, string | undefined> = {}): Promise<FaultStack> {
-  const stack = await startStack();
-  const s = await startStripe(stack);
+  const { stack, s } = await startStripeStack();
   const direct = new URL(stack.databaseUrl);
   const pg = await startTcpProxy({ target: { host: direct.hostname, port: Number(direct.port) } });
   const proxiedUrl = pg.rewriteUrl(stack.databaseUrl);
@@ -66,50 +59,6 @@ export async function startFaultStack(env: Record<string, string | undefined> = 
 export const sessionIdOf = checkoutSessionIdOf;
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Posts an event to the webhook handler, signed as Stripe signs it. */
-export function signedWebhook(s: StripeSide, event: Stripe.Event, path = '/api/stripe/webhook'): Promise<Call> {
-  const payload = JSON.stringify(event, null, 2);
-  return call(webhook, 'POST', path, { body: payload, headers: { 'stripe-signature': s.double.sign(payload, WEBHOOK_SECRET) } });
-}
-
-/** A user who went through checkout; with `deliver: false` the double keeps the events for the test to send. */
-export async function checkedOut(s: StripeSide, opts: { deliver?: boolean; org?: string } = {}) {
-  const user = uid('u');
-  const token = await tokenFor({ sub: user, ...(opts.org ? { org: opts.org, role: 'owner' } : {}) });
-  const res = await call(checkout, 'POST', '/api/stripe/checkout', { token });
-  expect(res.status, res.text).toBe(200);
-  const done = await s.double.actions.completeCheckout(sessionIdOf(res.body.url), { deliver: opts.deliver ?? true });
-  return {
-    user,
-    token,
-    account: opts.org ? `org:${opts.org}` : `user:${user}`,
-    done,
-    customer: done.customer.id,
-    sub: done.subscription.id,
-    eventOf: (type: string) => done.events.find((e) => e.type === type)!,
-  };
-}
-
-/** Our stored rows against the double's subscriptions, for the given customers (all the double has when omitted). */
-export async function expectSubscriptionsMatchStripe(stack: Stack, s: StripeSide, customers?: string[]): Promise<void> {
-  const wanted = customers ? new Set(customers) : null;
-  const theirs = [...s.double.state.subscriptions.values()].filter((x) => !wanted || wanted.has(x.customer as string));
-  const ids = theirs.map((x) => x.id);
-  const ours = await stack.sql<{ id: string; customer_id: string; status: string; cancel_at_period_end: boolean; current_period_end: Date | null; price_id: string | null }[]>`
-    select id, customer_id, status, cancel_at_period_end, current_period_end, price_id from billing_subscriptions
-    where id = any(${ids}) or customer_id = any(${customers ?? theirs.map((x) => x.customer as string)})`;
-  const byId = (a: { id: string }, b: { id: string }) => (a.id < b.id ? -1 : 1);
-  expect(ours.map((r) => ({ id: r.id, customer: r.customer_id, status: r.status, cancel: r.cancel_at_period_end, end: r.current_period_end?.getTime() ?? null, price: r.price_id })).sort(byId))
-    .toEqual(theirs.map((x) => ({
-      id: x.id,
-      customer: x.customer as string,
-      status: x.status,
-      cancel: x.cancel_at_period_end,
-      end: (x.items.data[0]?.current_period_end ?? 0) * 1000,
-      price: x.items.data[0]?.price.id ?? null,
-    })).sort(byId));
-}
-
 /** Every customer link we hold names a customer the double has (no link without a customer). */
 export async function expectLinksAreRealCustomers(stack: Stack, s: StripeSide): Promise<void> {
   const links = await stack.sql<{ id: string; stripe_customer_id: string }[]>`
@@ -121,13 +70,6 @@ export async function expectLinksAreRealCustomers(stack: Stack, s: StripeSide): 
 // the usage tests use.
 export { expectStripeMatchesLedger as expectLedgerMatchesStripe, stripeTotal as meterTotal } from '../usage/helpers.ts';
 
-const quiet = createLogger({ function: 'faults-test' });
-
-/** The reporter with test-speed backoffs. */
-export function report(overrides: Partial<ReportOptions> = {}): Promise<ReportResult> {
-  return runUsageReport(config(), quiet, { retryBaseMs: 5, releaseBackoffSeconds: 0, timeBudgetMs: 20_000, ...overrides });
-}
-
 /** Runs the reporter until nothing is left to claim (or `max` runs). */
 export async function reportAll(overrides: Partial<ReportOptions> = {}, max = 10): Promise<ReportResult[]> {
   const runs: ReportResult[] = [];
@@ -137,10 +79,6 @@ export async function reportAll(overrides: Partial<ReportOptions> = {}, max = 10
     if (r.claimed === 0) break;
   }
   return runs;
-}
-
-export function postUsage(body: unknown, path = '/api/stripe/usage'): Promise<Call> {
-  return call(usage, 'POST', path, { body, headers: { authorization: `Bearer ${SERVICE_KEY}` } });
 }
 
 export interface LogLine {
@@ -175,11 +113,6 @@ export function captureWarnings(): { lines: LogLine[]; events(): string[]; resto
   };
 }
 
-/** The error code of a response in either dialect. */
-export function codeOf(res: Call): string | undefined {
-  return res.body?.error?.code ?? res.body?.code;
-}
-
 /** Checks an error response's shape in the dialect its path asked for. */
 export function expectError(res: Call, path: string, status: number, code: string, message?: string | RegExp): void {
   expect(res.status, `${path}: ${res.text}`).toBe(status);
@@ -202,9 +135,6 @@ export async function linkedAccount(s: StripeSide, kind: 'user' | 'organization'
   expect(linked).toBe(customer.id);
   return { accountId, id, customer: customer.id };
 }
-
-/** The start of the minute `minutesAgo` minutes back (report windows are 60 s here). */
-export const minute = (minutesAgo: number) => Math.floor(Date.now() / 60_000) * 60 - minutesAgo * 60;
 
 /** Records usage through POST usage and checks it was taken. */
 export async function recordUsage(records: Array<{ accountId: string; quantity: number; idempotencyKey?: string; timestamp?: number }>): Promise<void> {

@@ -8,19 +8,16 @@
  * This file takes seconds of wall time (it waits for timeouts); it runs beside the others.
  */
 import net from 'node:net';
-import type Stripe from 'stripe';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import checkout from '../../functions/checkout.ts';
 import portal from '../../functions/portal.ts';
 import subscription from '../../functions/subscription.ts';
 import usage from '../../functions/usage.ts';
-import webhook from '../../functions/webhook.ts';
 import { config } from '../../shared/config.ts';
 import { UnavailableError } from '../../shared/errors.ts';
 import { getStore } from '../../shared/store/index.ts';
 import { call, tokenFor, uid, type Call, type Stack } from '../helpers/stack.ts';
-import { WEBHOOK_SECRET } from '../helpers/stripe.ts';
-import { checkedOut, expectError, expectSubscriptionsMatchStripe, SERVICE_KEY, sleep, startFaultStack, type FaultStack, type StripeSide } from './helpers.ts';
+import { checkedOut, expectError, expectSubscriptionsMatchStripe, SERVICE_KEY, signedWebhook, sleep, startFaultStack, type FaultStack, type StripeSide } from './helpers.ts';
 
 let f: FaultStack;
 let stack: Stack;
@@ -44,11 +41,6 @@ afterEach(async () => {
 });
 afterAll(() => f.stop());
 
-function signed(event: Stripe.Event) {
-  const payload = JSON.stringify(event, null, 2);
-  return { body: payload, headers: { 'stripe-signature': s.double.sign(payload, WEBHOOK_SECRET) } };
-}
-
 /** Settles with the call, or with 'no answer' after `ms`. */
 async function within(ms: number, pending: Promise<Call>): Promise<Call | 'no answer'> {
   return Promise.race([pending, sleep(ms).then(() => 'no answer' as const)]);
@@ -65,7 +57,7 @@ describe('Postgres slow', () => {
       ['POST checkout', async () => call(checkout, 'POST', '/api/stripe/checkout', { token: await tokenFor({ sub: uid('u') }) }), 200],
       ['POST portal', () => call(portal, 'POST', '/api/billing/portal', { token: member.token }), 200],
       ['POST usage', () => call(usage, 'POST', '/api/stripe/usage', { body: { accountId: account, quantity: 1, idempotencyKey: 'k' }, headers: { authorization: `Bearer ${SERVICE_KEY}` } }), 200],
-      ['POST webhook', () => call(webhook, 'POST', '/api/stripe/webhook', signed(c.eventOf('checkout.session.completed'))), 200],
+      ['POST webhook', () => signedWebhook(s, c.eventOf('checkout.session.completed')), 200],
     ];
     const results = await Promise.all(cases.map(async ([name, run, status]) => {
       const started = performance.now();
@@ -91,7 +83,7 @@ describe('Postgres slow', () => {
     const started = performance.now();
     // As many requests as the pool has connections (3): each opens its own.
     const [hook, read, post] = await Promise.all([
-      call(webhook, 'POST', '/api/stripe/webhook', signed(event)),
+      signedWebhook(s, event),
       call(subscription, 'GET', '/api/billing/subscription', { token: member.token }),
       call(usage, 'POST', '/api/stripe/usage', { body: { accountId: `user:${uid('u')}`, quantity: 1, idempotencyKey: 'k' }, headers: { authorization: `Bearer ${SERVICE_KEY}` } }),
     ]);
@@ -104,7 +96,7 @@ describe('Postgres slow', () => {
     expect(await stack.sql`select 1 from billing_stripe_events where id = ${event.id}`).toHaveLength(0);
 
     await f.pg.setDown(false);
-    expect((await call(webhook, 'POST', '/api/stripe/webhook', signed(event))).body).toEqual({ received: true });
+    expect((await signedWebhook(s, event)).body).toEqual({ received: true });
     await expectSubscriptionsMatchStripe(stack, s, [c.customer]);
   }, 20_000);
 
@@ -120,7 +112,7 @@ describe('Postgres slow', () => {
     const started = performance.now();
     const token = await tokenFor({ sub: uid('u') });
     const calls = [
-      call(webhook, 'POST', '/api/stripe/webhook', signed(c.eventOf('checkout.session.completed'))),
+      signedWebhook(s, c.eventOf('checkout.session.completed')),
       call(subscription, 'GET', '/api/stripe/subscription', { token: member.token }),
       call(usage, 'GET', '/api/stripe/usage', { token: member.token }),
       call(checkout, 'POST', '/api/stripe/checkout', { token }),

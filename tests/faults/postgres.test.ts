@@ -12,13 +12,11 @@ import checkout from '../../functions/checkout.ts';
 import portal from '../../functions/portal.ts';
 import subscription from '../../functions/subscription.ts';
 import usage from '../../functions/usage.ts';
-import webhook from '../../functions/webhook.ts';
 import type { Handler } from '../../shared/endpoint.ts';
 import { call, tokenFor, uid, type Call, type Stack } from '../helpers/stack.ts';
-import { WEBHOOK_SECRET } from '../helpers/stripe.ts';
 import {
   appDatabaseUrl, backendGone, checkedOut, expectError, expectLedgerMatchesStripe, expectLinksAreRealCustomers, expectSubscriptionsMatchStripe,
-  hold, linkedAccount, meterTotal, minute, NOTICING, postUsage, recordUsage, report, SERVICE_KEY, sleep, startFaultStack, waitingOnLock,
+  hold, linkedAccount, meterTotal, minute, NOTICING, postUsage, recordUsage, report, SERVICE_KEY, signedWebhook, sleep, startFaultStack, waitingOnLock,
   type FaultStack, type StripeSide,
 } from './helpers.ts';
 
@@ -47,11 +45,6 @@ afterAll(() => f.stop());
 const DIALECTS = ['stripe', 'billing'] as const;
 const UNAVAILABLE = /^Database is temporarily unavailable, try again shortly$/;
 
-function sign(event: Stripe.Event) {
-  const payload = JSON.stringify(event, null, 2);
-  return { body: payload, headers: { 'stripe-signature': s.double.sign(payload, WEBHOOK_SECRET) } };
-}
-
 /** Every endpoint, one call each; `fresh` is a user with no account yet (for checkout). */
 function endpoints(ctx: { fresh: string; event: Stripe.Event; usageAccount: string }): Array<{ name: string; run(dialect: string): Promise<Call> }> {
   const user = (handler: Handler, method: string, name: string, token: () => Promise<string>) => ({
@@ -70,7 +63,7 @@ function endpoints(ctx: { fresh: string; event: Stripe.Event; usageAccount: stri
         headers: { authorization: `Bearer ${SERVICE_KEY}` },
       }),
     },
-    { name: 'POST webhook', run: (d) => call(webhook, 'POST', `/api/${d}/webhook`, sign(ctx.event)) },
+    { name: 'POST webhook', run: (d) => signedWebhook(s, ctx.event, `/api/${d}/webhook`) },
   ];
 }
 
@@ -155,7 +148,7 @@ describe('a connection dropped while the webhook\'s transaction runs', () => {
     let pid: number;
     let res: Call;
     try {
-      const pending = call(webhook, 'POST', '/api/stripe/webhook', sign(event));
+      const pending = signedWebhook(s, event);
       [pid] = (await waitingOnLock(stack, 'billing_apply_event')) as [number];
       expect(f.pg.dropAll()).toBeGreaterThan(0);
       res = await pending;
@@ -166,7 +159,7 @@ describe('a connection dropped while the webhook\'s transaction runs', () => {
     expectError(res, '/api/stripe/webhook', 503, 'SERVICE_UNAVAILABLE', UNAVAILABLE);
     expect(await webhookEffects(c, event.id)).toEqual({ event: 0, subscription: 0 });
 
-    const retry = await call(webhook, 'POST', '/api/stripe/webhook', sign(event));
+    const retry = await signedWebhook(s, event);
     expect(retry.body).toEqual({ received: true });
     expect(await webhookEffects(c, event.id)).toEqual({ event: 1, subscription: 1 });
     await expectSubscriptionsMatchStripe(stack, s, [c.customer]);
@@ -179,7 +172,7 @@ describe('a connection dropped while the webhook\'s transaction runs', () => {
     let pid: number;
     let res: Call;
     try {
-      const pending = call(webhook, 'POST', '/api/stripe/webhook', sign(event));
+      const pending = signedWebhook(s, event);
       [pid] = (await waitingOnLock(stack, 'billing_apply_event')) as [number];
       f.pg.dropAll();
       res = await pending;
@@ -192,7 +185,7 @@ describe('a connection dropped while the webhook\'s transaction runs', () => {
     expect(res.status).toBe(503);
     // All or nothing: here all (the reply was lost, not the work).
     expect(await webhookEffects(c, event.id)).toEqual({ event: 1, subscription: 1 });
-    const retry = await call(webhook, 'POST', '/api/stripe/webhook', sign(event));
+    const retry = await signedWebhook(s, event);
     expect(retry.body).toEqual({ received: true, duplicate: true });
     await expectSubscriptionsMatchStripe(stack, s, [c.customer]);
   });
@@ -202,11 +195,11 @@ describe('a connection dropped while the webhook\'s transaction runs', () => {
     const event = c.eventOf('checkout.session.completed');
     // Forward half of the message that calls billing_apply_event, then reset.
     const cut = f.pg.dropAfter((chunk) => chunk.direction === 'up' && chunk.text.includes('billing_apply_event') ? Math.floor(chunk.data.length / 2) : false);
-    const res = await call(webhook, 'POST', '/api/stripe/webhook', sign(event));
+    const res = await signedWebhook(s, event);
     expect((await cut).forwarded).toBeGreaterThan(0);
     expect(res.status).toBe(503);
     expect(await webhookEffects(c, event.id)).toEqual({ event: 0, subscription: 0 });
-    expect((await call(webhook, 'POST', '/api/stripe/webhook', sign(event))).body).toEqual({ received: true });
+    expect((await signedWebhook(s, event)).body).toEqual({ received: true });
     expect(await webhookEffects(c, event.id)).toEqual({ event: 1, subscription: 1 });
   });
 
@@ -219,14 +212,14 @@ describe('a connection dropped while the webhook\'s transaction runs', () => {
       return chunk.direction === 'down' && chunk.connection.id === asked && chunk.text.includes('"duplicate"');
     });
     const event = c.eventOf('customer.subscription.created');
-    const res = await call(webhook, 'POST', '/api/billing/webhook', sign(event));
+    const res = await signedWebhook(s, event, '/api/billing/webhook');
     await cut;
     expectError(res, '/api/billing/webhook', 503, 'SERVICE_UNAVAILABLE');
     expect((await stack.sql`select 1 from billing_stripe_events where id = ${event.id}`).length).toBe(1);
     expect((await stack.sql`select 1 from billing_subscriptions where id = ${c.sub}`).length).toBe(1);
-    expect((await call(webhook, 'POST', '/api/billing/webhook', sign(event))).body).toEqual({ success: true, data: { received: true, duplicate: true }, error: null });
+    expect((await signedWebhook(s, event, '/api/billing/webhook')).body).toEqual({ success: true, data: { received: true, duplicate: true }, error: null });
     // The rest of the lifecycle, as Stripe would deliver it: the state ends as Stripe's.
-    for (const e of c.done.events) expect((await call(webhook, 'POST', '/api/stripe/webhook', sign(e))).status).toBe(200);
+    for (const e of c.done.events) expect((await signedWebhook(s, e)).status).toBe(200);
     await expectSubscriptionsMatchStripe(stack, s, [c.customer]);
   });
 });
@@ -293,7 +286,7 @@ describe('a connection dropped while a usage batch is recorded', () => {
       if (chunk.direction === 'up' && chunk.text.includes('billing_usage_record')) asked = chunk.connection.id;
       return chunk.direction === 'down' && chunk.connection.id === asked && chunk.text.includes('"accepted"');
     });
-    const res = await postUsage(batch(account, 25), '/api/billing/usage');
+    const res = await postUsage(batch(account, 25), { path: '/api/billing/usage' });
     await cut;
     expectError(res, '/api/billing/usage', 503, 'SERVICE_UNAVAILABLE');
     expect(await recorded(account)).toEqual({ n: 25, total: (25 * 26) / 2 });

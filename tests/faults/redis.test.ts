@@ -119,7 +119,7 @@ describe('Redis down', () => {
 
     const account = `user:${uid('u')}`;
     for (const path of ['/api/stripe/usage', '/api/billing/usage']) {
-      const res = await postUsage({ records: [{ accountId: account, quantity: 2, idempotencyKey: uid('k') }] }, path);
+      const res = await postUsage({ records: [{ accountId: account, quantity: 2, idempotencyKey: uid('k') }] }, { path });
       expect(res.status, res.text).toBe(200);
     }
     expect(await stack.sql`select sum(quantity)::int as n from billing_usage_records where account_id = ${account}`).toEqual([{ n: 4 }]);

@@ -3,10 +3,12 @@
  * it, and a stripe-node client for the test to read what the app created.
  */
 import Stripe from 'stripe';
-import { startStripeDouble } from '../../dev/stripe-double/index.ts';
+import { expect } from 'vitest';
+import { checkoutSessionIdOf, startStripeDouble } from '../../dev/stripe-double/index.ts';
+import checkout from '../../functions/checkout.ts';
 import webhook from '../../functions/webhook.ts';
 import { serve } from '../../dev/serve.ts';
-import { startStack, type Stack } from './stack.ts';
+import { call, startStack, tokenFor, uid, type Call, type Stack } from './stack.ts';
 
 export const WEBHOOK_SECRET = 'whsec_test_secret_for_the_suite';
 
@@ -43,4 +45,56 @@ export async function startStripeStack(env: Record<string, string | undefined> =
   const stack = await startStack(env);
   const s = await startStripe(stack);
   return { stack, s, stop: async () => { await s.stop(); await stack.stop(); } };
+}
+
+/** Posts an event to the webhook handler, signed as Stripe signs it (with `secret`, the suite's by default). */
+export function signedWebhook(s: StripeSide, event: Stripe.Event, path = '/api/stripe/webhook', secret = WEBHOOK_SECRET): Promise<Call> {
+  const payload = JSON.stringify(event, null, 2);
+  return call(webhook, 'POST', path, { body: payload, headers: { 'stripe-signature': s.double.sign(payload, secret) } });
+}
+
+/**
+ * A user (or, with `org`, an organization's owner) who went through checkout. With
+ * `deliver: false` the double keeps the events for the test to send; `trialDays` and
+ * `paymentFails` are passed to the double's completeCheckout.
+ */
+export async function checkedOut(s: StripeSide, opts: { deliver?: boolean; org?: string; trialDays?: number; paymentFails?: boolean } = {}) {
+  const user = uid('u');
+  const token = await tokenFor({ sub: user, ...(opts.org ? { org: opts.org, role: 'owner' } : {}) });
+  const res = await call(checkout, 'POST', '/api/stripe/checkout', { token });
+  expect(res.status, res.text).toBe(200);
+  const done = await s.double.actions.completeCheckout(checkoutSessionIdOf(res.body.url), {
+    deliver: opts.deliver ?? true,
+    ...(opts.trialDays !== undefined ? { trialDays: opts.trialDays } : {}),
+    ...(opts.paymentFails ? { paymentFails: true } : {}),
+  });
+  return {
+    user,
+    token,
+    account: opts.org ? `org:${opts.org}` : `user:${user}`,
+    done,
+    customer: done.customer.id,
+    sub: done.subscription.id,
+    eventOf: (type: string) => done.events.find((e) => e.type === type)!,
+  };
+}
+
+/** Our stored rows against the double's subscriptions, for the given customers (all the double has when omitted). */
+export async function expectSubscriptionsMatchStripe(stack: Stack, s: StripeSide, customers?: string[]): Promise<void> {
+  const wanted = customers ? new Set(customers) : null;
+  const theirs = [...s.double.state.subscriptions.values()].filter((x) => !wanted || wanted.has(x.customer as string));
+  const ids = theirs.map((x) => x.id);
+  const ours = await stack.sql<{ id: string; customer_id: string; status: string; cancel_at_period_end: boolean; current_period_end: Date | null; price_id: string | null }[]>`
+    select id, customer_id, status, cancel_at_period_end, current_period_end, price_id from billing_subscriptions
+    where id = any(${ids}) or customer_id = any(${customers ?? theirs.map((x) => x.customer as string)})`;
+  const byId = (a: { id: string }, b: { id: string }) => (a.id < b.id ? -1 : 1);
+  expect(ours.map((r) => ({ id: r.id, customer: r.customer_id, status: r.status, cancel: r.cancel_at_period_end, end: r.current_period_end?.getTime() ?? null, price: r.price_id })).sort(byId))
+    .toEqual(theirs.map((x) => ({
+      id: x.id,
+      customer: x.customer as string,
+      status: x.status,
+      cancel: x.cancel_at_period_end,
+      end: (x.items.data[0]?.current_period_end ?? 0) * 1000,
+      price: x.items.data[0]?.price.id ?? null,
+    })).sort(byId));
 }

@@ -13,13 +13,13 @@ import { handler as usageReport } from '../../lambda/usage-report.ts';
 import { handler as usage } from '../../lambda/usage.ts';
 import { handler as webhook } from '../../lambda/webhook.ts';
 import { startStack, tokenFor, uid, type Stack } from '../helpers/stack.ts';
-import { startStripe, WEBHOOK_SECRET } from '../helpers/stripe.ts';
+import { startStripe, WEBHOOK_SECRET, type StripeSide } from '../helpers/stripe.ts';
 import { KINDS, lambdaContext } from './events.ts';
 import { serveLambdas } from './gateway.ts';
 
 const SERVICE_KEY = 'svc_lambda_0123456789abcdefghijklmnop';
 let stack: Stack;
-let s: Awaited<ReturnType<typeof startStripe>>;
+let s: StripeSide;
 beforeAll(async () => {
   stack = await startStack();
   s = await startStripe(stack);

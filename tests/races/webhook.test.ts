@@ -6,11 +6,9 @@
  * event (it must not be answered "duplicate" with no effect), and the rest are duplicates.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import webhook from '../../functions/webhook.ts';
-import { call, type Call, type Stack } from '../helpers/stack.ts';
-import { WEBHOOK_SECRET } from '../helpers/stripe.ts';
+import type { Call, Stack } from '../helpers/stack.ts';
 import {
-  appDatabaseUrl, backendGone, checkedOut, expectSubscriptionsMatchStripe, hold, NOTICING, startFaultStack, waitingOnLock,
+  appDatabaseUrl, backendGone, checkedOut, expectSubscriptionsMatchStripe, hold, NOTICING, signedWebhook, startFaultStack, waitingOnLock,
   type FaultStack, type StripeSide,
 } from '../faults/helpers.ts';
 
@@ -31,8 +29,7 @@ describe('copies of one event while the first copy loses its connection', () => 
       const c = await checkedOut(s, { deliver: false });
       await s.double.idle(); // customer.created and the like, delivered after checkout's API calls
       const event = c.eventOf(type);
-      const payload = JSON.stringify(event, null, 2);
-      const send = (): Promise<Call> => call(webhook, 'POST', '/api/stripe/webhook', { body: payload, headers: { 'stripe-signature': s.double.sign(payload, WEBHOOK_SECRET) } });
+      const send = (): Promise<Call> => signedWebhook(s, event);
 
       // Which proxied connection carries which apply call, in order.
       const carriers: number[] = [];

@@ -10,19 +10,18 @@ import { createLogger } from '../../shared/log.ts';
 import { getStore, type SubscriptionSnapshot } from '../../shared/store/index.ts';
 import type { ReportOptions, ReportResult } from '../../shared/usage/report.ts';
 import { runUsageReport } from '../../shared/usage/run.ts';
-import { call, startStack, uid, type Call, type Stack } from '../helpers/stack.ts';
-import { startStripe } from '../helpers/stripe.ts';
+import { call, uid, type Call, type Stack } from '../helpers/stack.ts';
+import { startStripeStack, type StripeSide } from '../helpers/stripe.ts';
 
 export const SERVICE_KEY = 'svc_test_0123456789abcdefghijklmnop';
 export const METER = 'mtr_double_events';
 export const EVENT_NAME = 'tracked_events';
 export const DAY = 86_400;
 
-export type StripeSide = Awaited<ReturnType<typeof startStripe>>;
+export type { StripeSide };
 
 export async function startUsageStack(env: Record<string, string> = {}): Promise<{ stack: Stack; s: StripeSide }> {
-  const stack = await startStack();
-  const s = await startStripe(stack);
+  const { stack, s } = await startStripeStack();
   stack.setEnv({
     BILLING_SERVICE_KEY: SERVICE_KEY,
     STRIPE_METER_EVENT_NAME: EVENT_NAME,
@@ -65,6 +64,9 @@ export function report(overrides: Partial<ReportOptions> = {}): Promise<ReportRe
 }
 
 export const nowS = () => Math.floor(Date.now() / 1000);
+
+/** The start of the minute `minutesAgo` minutes back (report windows are 60 s in these tests). */
+export const minute = (minutesAgo: number) => Math.floor(nowS() / 60) * 60 - minutesAgo * 60;
 
 /** A linked account (billing_accounts row with a customer), optionally with a subscription for a period. */
 export async function linkedAccount(

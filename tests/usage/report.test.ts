@@ -16,6 +16,7 @@ import {
   identifiersAtStripe,
   linkedAccount,
   meterEventPosts,
+  minute,
   nowS,
   record,
   report,
@@ -38,8 +39,6 @@ afterAll(async () => {
   await stack.stop();
 });
 
-/** The start of the minute `minutesAgo` minutes back (windows are 60 s in these tests). */
-const minute = (minutesAgo: number) => Math.floor(nowS() / 60) * 60 - minutesAgo * 60;
 const key = () => uid('k');
 
 describe('reporting', () => {
