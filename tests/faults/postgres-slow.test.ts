@@ -100,9 +100,10 @@ describe('Postgres slow', () => {
     await expectSubscriptionsMatchStripe(stack, s, [c.customer]);
   }, 20_000);
 
-  // Fails today: a request queued behind the pool's connections (DATABASE_POOL_MAX, 3) waits
-  // for their connect_timeout, then for its own: 10 s here, 20 s seen under load. Fix proposed
-  // in the report: a deadline on every store call in shared/store/rpc-sql.ts.
+  // Without a deadline, a request queued behind the pool's connections (DATABASE_POOL_MAX, 3)
+  // would wait for their connect_timeout, then for its own: 10 s here, 20 s seen under load.
+  // The deadline on every store call (QUERY_TIMEOUT_MS in shared/store/rpc-sql.ts) counts from
+  // the call, queueing included, so each answers 503 within it.
   it('new connections never answered, more requests than pooled connections: every one answers 503 before the function\'s time limit', async () => {
     const c = await checkedOut(s, { deliver: false });
     await s.double.idle();
@@ -125,10 +126,10 @@ describe('Postgres slow', () => {
     expect(await Promise.all(calls)).toEqual(Array(6).fill({ status: 503, inTime: true }));
   }, 30_000);
 
-  // Fails today: postgres.js has no query timeout, so a request on a pooled connection that
-  // stops answering waits until the platform kills the function (Netlify answers its own
-  // 502 with no CORS headers; our 503 never goes out). Fix proposed in the report: a
-  // deadline on every store call in shared/store/rpc-sql.ts.
+  // postgres.js has no query timeout: without the store's deadline (QUERY_TIMEOUT_MS in
+  // shared/store/rpc-sql.ts), a request on a pooled connection that stops answering would wait
+  // until the platform kills the function (Netlify answers its own 502 with no CORS headers;
+  // our 503 never goes out). With it, the call fails as unavailable and the request answers 503.
   it('an established connection that stops answering: 503 before the function\'s time limit', async () => {
     // Warm the pool, then lose every byte both ways without closing anything.
     expect((await call(subscription, 'GET', '/api/stripe/subscription', { token: member.token })).status).toBe(200);
@@ -141,13 +142,13 @@ describe('Postgres slow', () => {
 });
 
 describe('a pooled connection reset just as a request starts using it', () => {
-  // Fails today: a query handed to a connection between its socket's 'error' and 'close'
-  // events (one event-loop turn: a database restart or failover resetting idle connections,
-  // or a thawed Lambda whose sockets died while frozen) is never settled by postgres.js 3.4
-  // (closed() skips rejecting it when hadError). Through a handler this hangs about one
-  // request in eight after a reset (their JWT check decides when the query starts); here the
-  // handlers' own store is called in that very turn, so it happens every time. The request
-  // hangs until the platform kills it; the same deadline as above fixes it.
+  // A query handed to a connection between its socket's 'error' and 'close' events (one
+  // event-loop turn: a database restart or failover resetting idle connections, or a thawed
+  // Lambda whose sockets died while frozen) is never settled by postgres.js 3.4 (closed()
+  // skips rejecting it when hadError). Through a handler that is about one request in eight
+  // after a reset (their JWT check decides when the query starts); here the handlers' own
+  // store is called in that very turn, so it happens every time. The store's deadline
+  // (QUERY_TIMEOUT_MS) settles such a call as unavailable instead of leaving it to hang.
   it('the store call fails as unavailable (503) before the function\'s time limit; the next one works', async () => {
     // One pooled connection (a quiet instance), so the call lands on the one being reset.
     stack.setEnv({ DATABASE_POOL_MAX: '1', DATABASE_URL: `${f.proxiedUrl}?application_name=one_connection` });

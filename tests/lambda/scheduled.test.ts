@@ -1,19 +1,25 @@
 /**
  * The scheduled reconcile entry, invoked with the event EventBridge sends on a schedule,
- * against the real database.
+ * against the real database and the Stripe double.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { handler } from '../../lambda/reconcile-nightly.ts';
 import { config } from '../../shared/config.ts';
 import { getStore } from '../../shared/store/index.ts';
 import { startStack, uid, type Stack } from '../helpers/stack.ts';
+import { checkedOut, expectSubscriptionsMatchStripe, startStripe, type StripeSide } from '../helpers/stripe.ts';
 import { lambdaContext } from './events.ts';
 
 let stack: Stack;
+let s: StripeSide;
 beforeAll(async () => {
   stack = await startStack();
+  s = await startStripe(stack);
 });
-afterAll(() => stack.stop());
+afterAll(async () => {
+  await s.stop();
+  await stack.stop();
+});
 
 /** An EventBridge "Scheduled Event" (AWS docs, "Using Lambda with EventBridge schedules"). */
 const scheduled = () => ({
@@ -33,10 +39,23 @@ describe('reconcile-nightly on Lambda', () => {
     expect(await handler(scheduled(), lambdaContext())).toEqual({ customers: 0, subscriptions: 0, changed: 0, failed: 0 });
   });
 
+  it('counts a customer and its subscription, and repairs what a lost event left wrong', async () => {
+    const c = await checkedOut(s);
+    await s.double.actions.scheduleCancel(c.sub, true, { deliver: false }); // the event is lost
+    expect(await stack.sql`select cancel_at_period_end from billing_subscriptions where id = ${c.sub}`).toEqual([{ cancel_at_period_end: false }]);
+    expect(await handler(scheduled(), lambdaContext())).toEqual({ customers: 1, subscriptions: 1, changed: 1, failed: 0 });
+    await expectSubscriptionsMatchStripe(stack, s, [c.customer]);
+    // Nothing left to repair.
+    expect(await handler(scheduled(), lambdaContext())).toEqual({ customers: 1, subscriptions: 1, changed: 0, failed: 0 });
+  });
+
   it('fails the invocation (so it shows in the Errors metric) when a customer could not be reconciled', async () => {
     // No Stripe key configured: every customer's fetch fails, and the run must say so.
     stack.setEnv({ STRIPE_SECRET_KEY: undefined, STRIPE_API_BASE: undefined });
     await getStore(config()).linkCustomer({ account_id: `user:${uid('u')}`, kind: 'user', customer_id: uid('cus') });
-    await expect(handler(scheduled(), lambdaContext())).rejects.toThrow(/1 of 1 customers failed/);
+    // Every customer we know fails (the one linked here, and any an earlier test left).
+    const [{ n }] = await stack.sql<[{ n: number }]>`select count(*)::int as n from billing_accounts where stripe_customer_id is not null`;
+    expect(n).toBeGreaterThanOrEqual(1);
+    await expect(handler(scheduled(), lambdaContext())).rejects.toThrow(new RegExp(`\\b${n} of ${n} customers failed`));
   });
 });

@@ -56,14 +56,21 @@ describe('one account never reaches another', () => {
 
   it('checkout and portal take no account or customer from the body', async () => {
     const v = await victim({ sub: uid('victim') });
-    const attacker = await tokenFor({ sub: uid('attacker') });
+    const attackerId = uid('attacker');
+    const attacker = await tokenFor({ sub: attackerId });
     for (const body of [{ customer: v.customer }, { customerId: v.customer }, { accountId: v.accountId }, { client_reference_id: v.accountId }, { metadata: { account_id: v.accountId } }]) {
       expect((await call(checkout, 'POST', '/api/stripe/checkout', { token: attacker, body })).status).toBe(400);
       expect((await call(portal, 'POST', '/api/billing/portal', { token: attacker, body })).status).toBe(400);
     }
     const mine = await call(checkout, 'POST', '/api/stripe/checkout', { token: attacker });
     const session = await s.stripe.checkout.sessions.retrieve(sessionIdOf(mine.body.url));
+    // The attacker's own customer (checkout made and stored it), never the victim's.
+    const [own] = await stack.sql<{ stripe_customer_id: string | null }[]>`
+      select stripe_customer_id from billing_accounts where id = ${`user:${attackerId}`}`;
+    expect(own?.stripe_customer_id).toMatch(/^cus_/);
+    expect(session.customer).toBe(own!.stripe_customer_id);
     expect(session.customer).not.toBe(v.customer);
+    expect(session.client_reference_id).toBe(`user:${attackerId}`);
     expect(session.client_reference_id).not.toBe(v.accountId);
   });
 
