@@ -1,12 +1,13 @@
 /**
- * The real @upstash/ratelimit (2.2, Lua scripts with `#!lua flags=allow-key-locking`)
- * through the bridge: the project's two limiters, checked together.
+ * The real @upstash/ratelimit (2.2, Lua scripts with `#!lua flags=allow-key-locking`) on
+ * the client the app runs it on (createUpstashClient, shared/upstash.ts), through the
+ * bridge: the project's two limiters, checked together as shared/ratelimit.ts does.
  */
 import { randomUUID } from "node:crypto";
 import { Ratelimit } from "@upstash/ratelimit";
-import type { Redis } from "@upstash/redis";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
-import { requestsSince, startStack, type Stack } from "./stack.ts";
+import { createUpstashClient, type LimiterRedis } from "../../shared/upstash.ts";
+import { requestsSince, startStack, TOKEN, type Stack } from "./stack.ts";
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -22,7 +23,10 @@ afterEach(() => {
   vi.restoreAllMocks();
 });
 
-function limiters(redis: Redis, orgRedis: Redis = redis): { user: Ratelimit; org: Ratelimit } {
+/** The app's Upstash client for a bridge. */
+const client = (s: Stack = stack): LimiterRedis => createUpstashClient({ url: s.bridge.url, token: TOKEN });
+
+function limiters(redis: LimiterRedis, orgRedis: LimiterRedis = redis): { user: Ratelimit; org: Ratelimit } {
   return {
     user: new Ratelimit({ redis, limiter: Ratelimit.slidingWindow(100, "1 m"), prefix: "rl:user" }),
     org: new Ratelimit({ redis: orgRedis, limiter: Ratelimit.fixedWindow(1000, "1 h"), prefix: "rl:org" }),
@@ -36,10 +40,10 @@ function pinClock(): number {
   return now;
 }
 
-describe("@upstash/ratelimit through the bridge", () => {
+describe("@upstash/ratelimit on our Upstash client, through the bridge", () => {
   it("refuses the 101st request in the window with the right remaining and reset", async () => {
     const now = pinClock();
-    const { user, org } = limiters(stack.client());
+    const { user, org } = limiters(client());
     const userId = `u-${randomUUID()}`;
     const orgId = `o-${randomUUID()}`;
     const check = () => Promise.all([user.limit(userId), org.limit(orgId)]);
@@ -66,7 +70,7 @@ describe("@upstash/ratelimit through the bridge", () => {
 
   it("checks both limiters in one HTTP request once the scripts are loaded", async () => {
     pinClock();
-    const { user, org } = limiters(stack.client());
+    const { user, org } = limiters(client());
     const check = () => Promise.all([user.limit(`u-${randomUUID()}`), org.limit(`o-${randomUUID()}`)]);
     await check(); // the scripts may already be in Redis from the previous test
     const from = stack.bridge.stats.log.length;
@@ -78,7 +82,7 @@ describe("@upstash/ratelimit through the bridge", () => {
     pinClock();
     const fresh = await startStack();
     try {
-      const { user, org } = limiters(fresh.client());
+      const { user, org } = limiters(client(fresh));
       const check = () => Promise.all([user.limit(`u-${randomUUID()}`), org.limit(`o-${randomUUID()}`)]);
       const results = await check();
       expect(results.map((r) => [r.success, r.remaining])).toEqual([[true, 99], [true, 999]]);
@@ -93,9 +97,9 @@ describe("@upstash/ratelimit through the bridge", () => {
     }
   });
 
-  it("costs one request per limiter when they are awaited one after the other or use two clients", async () => {
+  it("costs one request per limiter when they are awaited one after the other or use two clients (each batches only its own commands)", async () => {
     pinClock();
-    const shared = limiters(stack.client());
+    const shared = limiters(client());
     await Promise.all([shared.user.limit("warm"), shared.org.limit("warm")]);
 
     let from = stack.bridge.stats.log.length;
@@ -103,7 +107,7 @@ describe("@upstash/ratelimit through the bridge", () => {
     await shared.org.limit(`o-${randomUUID()}`);
     expect(requestsSince(stack.bridge, from)).toEqual([["EVALSHA"], ["EVALSHA"]]);
 
-    const split = limiters(stack.client(), stack.client());
+    const split = limiters(client(), client());
     from = stack.bridge.stats.log.length;
     await Promise.all([split.user.limit(`u-${randomUUID()}`), split.org.limit(`o-${randomUUID()}`)]);
     expect(requestsSince(stack.bridge, from)).toEqual([["EVALSHA"], ["EVALSHA"]]);
