@@ -9,9 +9,9 @@ import { completeCheckout, expireCheckout, type CompleteCheckoutOptions } from '
 import { failInvoice, payInvoice } from './billing/invoices.ts';
 import * as subs from './billing/subscriptions.ts';
 import type { Ctx } from './context.ts';
-import { errors } from './errors.ts';
 import { AUTOMATIC, Emission } from './events.ts';
 import { snapshot } from './fixtures.ts';
+import { find } from './store.ts';
 import type { DeliveryResult } from './webhooks.ts';
 
 export interface ActionOptions {
@@ -66,21 +66,9 @@ export function createActions(ctx: Ctx): DoubleActions {
     return { ...result, events: em.events, deliveries };
   }
 
-  function session(id: string): Stripe.Checkout.Session {
-    const s = store.checkoutSessions.get(id);
-    if (!s) throw errors.notFound('checkout.session', id);
-    return s;
-  }
-  function subscription(id: string): Stripe.Subscription {
-    const s = store.subscriptions.get(id);
-    if (!s) throw errors.notFound('subscription', id);
-    return s;
-  }
-  function invoice(id: string): Stripe.Invoice {
-    const i = store.invoices.get(id);
-    if (!i) throw errors.notFound('invoice', id);
-    return i;
-  }
+  const session = (id: string) => find(store.checkoutSessions, id, 'checkout.session');
+  const subscription = (id: string) => find(store.subscriptions, id, 'subscription');
+  const invoice = (id: string) => find(store.invoices, id, 'invoice');
   const subResult = (sub: Stripe.Subscription) => ({ subscription: snapshot(sub) });
   const optional = <T>(value: T | undefined) => (value === undefined ? undefined : snapshot(value));
 

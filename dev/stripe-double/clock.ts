@@ -22,9 +22,6 @@ export class Clock {
   }
 }
 
-const DAY = 86_400;
-export const seconds = { day: DAY, hour: 3_600, minute: 60 };
-
 function daysInMonth(year: number, month: number): number {
   return new Date(Date.UTC(year, month + 1, 0)).getUTCDate();
 }

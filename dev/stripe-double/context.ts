@@ -3,9 +3,8 @@ import type { Clock } from './clock.ts';
 import type { EventBus } from './events.ts';
 import type { Store } from './store.ts';
 
+/** URLs handed out, under `publicBaseUrl` if given, else the double's own URL. */
 export interface Urls {
-  /** `publicBaseUrl` if given, else the double's own URL. */
-  base(): string;
   checkout(sessionId: string): string;
   portal(sessionId: string): string;
   invoice(invoiceId: string): string;
@@ -20,7 +19,6 @@ export interface Ctx {
 
 export function makeUrls(base: () => string): Urls {
   return {
-    base,
     checkout: (id) => `${base()}/c/pay/${id}`,
     portal: (id) => `${base()}/p/session/${id}`,
     invoice: (id) => `${base()}/i/${id}`,

@@ -4,6 +4,7 @@
  * paths on lists). Works on snapshots, never on stored objects.
  */
 import type Stripe from 'stripe';
+import { isRecord } from './diff.ts';
 import { errors } from './errors.ts';
 import { snapshot } from './fixtures.ts';
 import type { Store } from './store.ts';
@@ -33,12 +34,6 @@ const EXPANDABLE = new Set([
 ]);
 
 const MAX_DEPTH = 4;
-
-type Json = Record<string, unknown>;
-
-function isRecord(value: unknown): value is Json {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 function resolve(value: unknown, store: Store): unknown {
   if (typeof value === 'string') {

@@ -12,7 +12,7 @@ export interface FormObject {
 
 const KEY = /^([^[\]]+)((?:\[[^\]]*\])*)$/;
 
-export function splitKey(key: string): string[] {
+function splitKey(key: string): string[] {
   const m = KEY.exec(key);
   if (!m || m[1] === undefined) return [key];
   const segments = [m[1]];

@@ -32,10 +32,6 @@ function canonical(value: FormValue): string {
   return `{${keys.map((k) => `${JSON.stringify(k)}:${canonical(value[k] ?? '')}`).join(',')}}`;
 }
 
-export function fingerprint(params: FormObject): string {
-  return canonical(params);
-}
-
 export class IdempotencyStore {
   private readonly entries = new Map<string, Entry>();
 
@@ -51,7 +47,7 @@ export class IdempotencyStore {
     execute: () => Promise<{ response: SavedResponse; save: boolean }>,
   ): Promise<{ response: SavedResponse; replayed: boolean }> {
     const id = `${scope}\u0000${key}`;
-    const print = fingerprint(params);
+    const print = canonical(params);
     for (;;) {
       const existing = this.entries.get(id);
       if (existing && Date.now() - existing.savedAt > TTL_MS) this.entries.delete(id);

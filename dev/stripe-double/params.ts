@@ -19,7 +19,9 @@ export type Spec =
   /** `created=123` or `created[gte]=...`. */
   | { t: 'range' }
   /** A parameter Stripe accepts that the double stores nowhere: checked for nothing. */
-  | { t: 'any' };
+  | { t: 'any' }
+  /** A parameter Stripe accepts that the double does not model: rejected, rather than silently ignored. */
+  | { t: 'unsupported' };
 
 export type Fields = Record<string, Spec>;
 
@@ -31,6 +33,7 @@ export const int: Spec = { t: 'integer' };
 export const bool: Spec = { t: 'boolean' };
 export const map: Spec = { t: 'map' };
 export const any: Spec = { t: 'any' };
+export const unsupported: Spec = { t: 'unsupported' };
 export const range: Spec = { t: 'range' };
 export const strArray: Spec = { t: 'array', of: str };
 
@@ -49,6 +52,8 @@ function parseValue(spec: Spec, value: FormValue, path: string): Parsed {
   switch (spec.t) {
     case 'any':
       return value as Parsed;
+    case 'unsupported':
+      throw errors.invalidParam(path, `The Stripe double does not support '${path}' (Stripe does); extend dev/stripe-double if you need it.`);
     case 'string': {
       if (typeof value !== 'string') throw errors.invalidParam(path, `Invalid string: ${path} must be a string`);
       if (value === '') {

@@ -3,22 +3,17 @@ import type { EventOrigin } from './objects/event.ts';
 import type { FormObject } from './form.ts';
 
 export interface ApiRequest {
-  method: string;
-  path: string;
   /** Path parameters (`:id`). */
   params: Record<string, string>;
   /** Form parameters: the body of a POST, the query string of a GET or DELETE. */
   input: FormObject;
-  requestId: string;
-  idempotencyKey: string | null;
   /** For events this request causes (`event.request`). */
   origin: EventOrigin;
 }
 
+/** What a handler answers: the body of a 200 (errors are thrown as ApiError). */
 export interface ApiResponse {
-  status?: number;
   body: object;
-  headers?: Record<string, string>;
 }
 
 export type Handler = (req: ApiRequest) => ApiResponse | Promise<ApiResponse>;

@@ -140,16 +140,12 @@ export function createDoubleServer(deps: ServerDeps): Server {
       const execute = async (): Promise<{ response: SavedResponse; save: boolean }> => {
         try {
           const out = await match.handler({
-            method,
-            path,
             params: match.params,
             input,
-            requestId,
-            idempotencyKey: idempotencyKey ?? null,
             origin: { requestId, idempotencyKey: idempotencyKey ?? null },
           });
           return {
-            response: { status: out.status ?? 200, body: JSON.stringify(out.body, null, 2), headers: out.headers ?? {}, requestId },
+            response: { status: 200, body: JSON.stringify(out.body, null, 2), headers: {}, requestId },
             save: true,
           };
         } catch (err) {

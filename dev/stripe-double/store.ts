@@ -1,5 +1,6 @@
 /** In-memory state of the double. Objects are stored in their wire form, typed with stripe-node's types. */
 import type Stripe from 'stripe';
+import { errors } from './errors.ts';
 
 /** Id-keyed, insertion-ordered objects; Stripe lists them newest first. */
 export class Collection<T extends { id: string }> {
@@ -34,6 +35,24 @@ export class Collection<T extends { id: string }> {
   get map(): ReadonlyMap<string, T> {
     return this.items;
   }
+}
+
+/** The stored object `id` or Stripe's 404 (`No such customer: 'cus_x'`), naming `param` in the error. */
+export function find<T extends { id: string }>(collection: Collection<T>, id: string, resource: string, param = 'id'): T {
+  const found = collection.get(id);
+  if (!found) throw errors.notFound(resource, id, param);
+  return found;
+}
+
+/** The id of a reference that is an id or, once expanded, the object itself. */
+export function idOf(ref: string | { id: string }): string {
+  return typeof ref === 'string' ? ref : ref.id;
+}
+
+/** The name of the price's product (its id if the product is not stored), as invoice and Checkout lines show it. */
+export function productName(store: Store, price: Stripe.Price): string {
+  const id = idOf(price.product);
+  return store.products.get(id)?.name ?? id;
 }
 
 /** What a Checkout Session keeps that its object does not show. */

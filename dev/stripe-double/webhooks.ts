@@ -36,7 +36,6 @@ export interface PostOptions {
   timestamp?: number;
   /** Send this body instead of the serialized event (to test tampering). */
   payload?: string;
-  timeoutMs?: number;
 }
 
 export async function postEvent(target: WebhookTarget, event: Stripe.Event, opts: PostOptions = {}): Promise<DeliveryResult> {
@@ -53,7 +52,7 @@ export async function postEvent(target: WebhookTarget, event: Stripe.Event, opts
         'Stripe-Signature': signPayload(payload, target.secret, opts.timestamp),
       },
       body: payload,
-      signal: AbortSignal.timeout(opts.timeoutMs ?? 10_000),
+      signal: AbortSignal.timeout(10_000),
     });
     const text = await res.text().catch(() => '');
     return { ...base, status: res.status, responseBody: text.slice(0, 500) };

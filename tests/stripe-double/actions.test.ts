@@ -1,6 +1,7 @@
 /** Test actions: state changes, the event sequences Stripe would send, and signed webhook delivery. */
 import Stripe from 'stripe';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { addMonths } from '../../dev/stripe-double/clock.ts';
 import type { StripeDouble } from '../../dev/stripe-double/index.ts';
 import { clockSpan, SECRET, setup, startReceiver, stripeError, subscribe, type Receiver } from './helpers.ts';
 
@@ -150,10 +151,9 @@ describe('renewPeriod', () => {
     expect(types(r.events)).toEqual(['invoice.created', 'customer.subscription.updated', 'invoice.finalized', 'invoice.paid', 'invoice.payment_succeeded']);
     const next = r.subscription.items.data[0]!;
     expect(next.current_period_start).toBe(item.current_period_end);
-    const startDate = new Date(item.current_period_start * 1000);
-    const expectedEnd = Date.UTC(startDate.getUTCFullYear(), startDate.getUTCMonth() + 2, 1) / 1000;
-    // Two calendar months after the anchor (clamped to the month's length).
-    expect(next.current_period_end).toBeLessThanOrEqual(expectedEnd + 31 * 86_400);
+    // Two calendar months after the anchor (the creation time, where the first period starts), clamped to the month's length.
+    expect(r.subscription.billing_cycle_anchor).toBe(item.current_period_start);
+    expect(next.current_period_end).toBe(addMonths(item.current_period_start, 2));
     expect(next.current_period_end - next.current_period_start).toBeGreaterThanOrEqual(28 * 86_400);
     expect(next.current_period_end - next.current_period_start).toBeLessThanOrEqual(31 * 86_400);
     const prev = r.events[1]!.data.previous_attributes as Partial<Stripe.Subscription>;

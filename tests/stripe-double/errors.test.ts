@@ -91,4 +91,21 @@ describe('errors', () => {
     );
     expect(err).toMatchObject({ statusCode: 400, param: 'billing_cycle_anchor', message: expect.stringContaining('Stripe double does not support') });
   });
+
+  it('names a nested unsupported parameter by its full path', async () => {
+    const base = { mode: 'subscription' as const, line_items: [{ price: 'price_basic_monthly', quantity: 1 }] };
+    const trialEnd = await stripeError(stripe.checkout.sessions.create({ ...base, subscription_data: { trial_end: 1_900_000_000 } }));
+    expect(trialEnd).toMatchObject({
+      statusCode: 400,
+      param: 'subscription_data[trial_end]',
+      message: "The Stripe double does not support 'subscription_data[trial_end]' (Stripe does); extend dev/stripe-double if you need it.",
+    });
+    const priceData = await stripeError(
+      stripe.checkout.sessions.create({
+        ...base,
+        line_items: [...base.line_items, { price_data: { currency: 'usd', product: 'prod_x', unit_amount: 100, recurring: { interval: 'month' } }, quantity: 1 }],
+      }),
+    );
+    expect(priceData).toMatchObject({ statusCode: 400, param: 'line_items[1][price_data]', message: expect.stringContaining("does not support 'line_items[1][price_data]'") });
+  });
 });

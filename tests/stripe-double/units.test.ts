@@ -5,7 +5,7 @@ import { previousAttributes } from '../../dev/stripe-double/diff.ts';
 import { ApiError } from '../../dev/stripe-double/errors.ts';
 import { parseForm } from '../../dev/stripe-double/form.ts';
 import { IdempotencyStore, type SavedResponse } from '../../dev/stripe-double/idempotency.ts';
-import { mergeMetadata, parseParams, type Fields } from '../../dev/stripe-double/params.ts';
+import { mergeMetadata, parseParams, unsupported, type Fields } from '../../dev/stripe-double/params.ts';
 
 describe('form parsing', () => {
   it('nests bracketed keys, indexes arrays, appends with []', () => {
@@ -72,6 +72,25 @@ describe('parameter schemas', () => {
     } catch (err) {
       expect(err).toBeInstanceOf(ApiError);
       expect((err as ApiError).body).toMatchObject({ code: 'parameter_missing', param: 'a', message: 'Missing required param: a.' });
+    }
+  });
+
+  it('rejects an unsupported parameter at its nested path, whatever its value', () => {
+    const schema: Fields = { items: { t: 'array', of: { t: 'object', fields: { price: { t: 'string' }, price_data: unsupported } } } };
+    expect(parseParams(schema, parseForm('items[0][price]=p'))).toEqual({ items: [{ price: 'p' }] });
+    for (const qs of ['items[0][price]=p&items[1][price_data][currency]=usd', 'items[0][price]=p&items[1][price_data]=']) {
+      try {
+        parseParams(schema, parseForm(qs));
+        throw new Error('expected the parameter to be rejected');
+      } catch (err) {
+        expect(err).toBeInstanceOf(ApiError);
+        expect((err as ApiError).status).toBe(400);
+        expect((err as ApiError).body).toMatchObject({
+          type: 'invalid_request_error',
+          param: 'items[1][price_data]',
+          message: "The Stripe double does not support 'items[1][price_data]' (Stripe does); extend dev/stripe-double if you need it.",
+        });
+      }
     }
   });
 

@@ -5,9 +5,10 @@ import { errors } from '../errors.ts';
 import type { Emission } from '../events.ts';
 import { newId } from '../ids.ts';
 import { buildPrice, buildProduct } from '../objects/catalog.ts';
-import { any, bool, map, mergeMetadata, nullableStr, PAGINATION, parseParams, range, str, strArray, type Fields, type Spec } from '../params.ts';
+import { any, bool, map, mergeMetadata, nullableStr, PAGINATION, parseParams, range, str, strArray, unsupported, type Fields, type Spec } from '../params.ts';
 import type { Router } from '../router.ts';
-import { find, inRange, listResponse, mutate, objectResponse, rejectUnsupported, type ExpandParam, type RangeParam } from './common.ts';
+import { find, idOf } from '../store.ts';
+import { inRange, listResponse, mutate, objectResponse, type ExpandParam, type ListParams, type RangeParam } from './common.ts';
 
 const PRODUCT_FIELDS: Fields = {
   name: str,
@@ -62,16 +63,15 @@ const PRICE_FIELDS: Fields = {
   active: bool,
   transfer_lookup_key: bool,
   tax_behavior: any,
-  // Accepted by Stripe; rejected below as unsupported.
-  unit_amount_decimal: any,
-  billing_scheme: any,
-  currency_options: any,
-  custom_unit_amount: any,
-  tiers: any,
-  tiers_mode: any,
-  transform_quantity: any,
+  // Accepted by Stripe; the double does not model them, so it rejects them.
+  unit_amount_decimal: unsupported,
+  billing_scheme: unsupported,
+  currency_options: unsupported,
+  custom_unit_amount: unsupported,
+  tiers: unsupported,
+  tiers_mode: unsupported,
+  transform_quantity: unsupported,
 };
-const PRICE_UNSUPPORTED = ['unit_amount_decimal', 'billing_scheme', 'currency_options', 'custom_unit_amount', 'tiers', 'tiers_mode', 'transform_quantity'];
 
 interface PriceParams extends ExpandParam {
   currency: string;
@@ -86,10 +86,7 @@ interface PriceParams extends ExpandParam {
   transfer_lookup_key?: boolean;
 }
 
-interface ListParams extends ExpandParam {
-  limit?: number;
-  starting_after?: string;
-  ending_before?: string;
+interface CatalogListParams extends ListParams {
   active?: boolean;
   created?: RangeParam;
 }
@@ -124,7 +121,7 @@ export function catalogRoutes(router: Router, ctx: Ctx): void {
   });
 
   router.get('/v1/products', (req) => {
-    const p = parseParams<ListParams & { ids?: string[] }>(
+    const p = parseParams<CatalogListParams & { ids?: string[] }>(
       { ...PAGINATION, active: bool, created: range, ids: strArray, shippable: any, type: any, url: any },
       req.input,
     );
@@ -136,7 +133,6 @@ export function catalogRoutes(router: Router, ctx: Ctx): void {
 
   router.post('/v1/prices', (req) => {
     const p = parseParams<PriceParams>(PRICE_FIELDS, req.input, ['currency']);
-    rejectUnsupported(p, PRICE_UNSUPPORTED);
     if (p.unit_amount === undefined) throw errors.missingParam('unit_amount');
     if (p.product === undefined && p.product_data === undefined) throw errors.missingParam('product');
     if (p.product !== undefined && p.product_data !== undefined) {
@@ -180,7 +176,7 @@ export function catalogRoutes(router: Router, ctx: Ctx): void {
   });
 
   router.get('/v1/prices', (req) => {
-    const p = parseParams<ListParams & { product?: string; type?: string; currency?: string; lookup_keys?: string[]; recurring?: { interval?: string; usage_type?: string; meter?: string } }>(
+    const p = parseParams<CatalogListParams & { product?: string; type?: string; currency?: string; lookup_keys?: string[]; recurring?: { interval?: string; usage_type?: string; meter?: string } }>(
       {
         ...PAGINATION,
         active: bool,
@@ -194,9 +190,8 @@ export function catalogRoutes(router: Router, ctx: Ctx): void {
       req.input,
     );
     const items = store.prices.newestFirst().filter((x) => {
-      const product = typeof x.product === 'string' ? x.product : x.product.id;
       if (p.active !== undefined && x.active !== p.active) return false;
-      if (p.product !== undefined && product !== p.product) return false;
+      if (p.product !== undefined && idOf(x.product) !== p.product) return false;
       if (p.type !== undefined && x.type !== p.type) return false;
       if (p.currency !== undefined && x.currency !== p.currency) return false;
       if (p.lookup_keys !== undefined && (x.lookup_key === null || !p.lookup_keys.includes(x.lookup_key))) return false;

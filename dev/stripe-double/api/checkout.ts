@@ -5,13 +5,14 @@ import { isMetered } from '../objects/subscription.ts';
 import type { Ctx } from '../context.ts';
 import { errors } from '../errors.ts';
 import { snapshot } from '../fixtures.ts';
-import { paginate, type PageParams } from '../list.ts';
+import { paginate } from '../list.ts';
 import { buildCheckoutLineItem, buildCheckoutSession } from '../objects/checkout.ts';
 import { buildPortalSession } from '../objects/portal.ts';
-import { any, bool, map, mergeMetadata, PAGINATION, parseParams, range, str, strArray, type Fields, type Spec } from '../params.ts';
+import { any, bool, map, mergeMetadata, PAGINATION, parseParams, range, str, strArray, unsupported, type Fields, type Spec } from '../params.ts';
 import type { ApiResponse, Router } from '../router.ts';
 import { expandPaths } from '../expand.ts';
-import { find, inRange, listResponse, mutate, rejectUnsupported, type ExpandParam, type RangeParam } from './common.ts';
+import { find, productName } from '../store.ts';
+import { inRange, listResponse, mutate, type ExpandParam, type ListParams, type RangeParam } from './common.ts';
 
 const LINE_ITEM: Spec = {
   t: 'object',
@@ -19,7 +20,7 @@ const LINE_ITEM: Spec = {
     price: str,
     quantity: { t: 'integer', min: 1 },
     metadata: map,
-    price_data: any,
+    price_data: unsupported,
     adjustable_quantity: any,
     dynamic_tax_rates: any,
     tax_rates: any,
@@ -32,7 +33,7 @@ const SUBSCRIPTION_DATA: Spec = {
     metadata: map,
     trial_period_days: { t: 'integer', min: 1 },
     description: str,
-    trial_end: any,
+    trial_end: unsupported,
     trial_settings: any,
     billing_cycle_anchor: any,
     billing_cycle_anchor_config: any,
@@ -64,6 +65,8 @@ const CREATE_FIELDS: Fields = {
   cancel_url: str,
   expires_at: { t: 'integer' },
   ui_mode: { t: 'string', enum: ['hosted', 'hosted_page', 'embedded', 'embedded_page', 'elements', 'custom'] },
+  // Accepted by Stripe; the double does not model it, so it rejects it.
+  discounts: unsupported,
   // Accepted by Stripe; the double does not model them.
   customer_update: any,
   consent_collection: any,
@@ -82,7 +85,6 @@ const CREATE_FIELDS: Fields = {
   currency: any,
   customer_account: any,
   customer_creation: any,
-  discounts: any,
   excluded_payment_method_types: any,
   integration_identifier: any,
   invoice_creation: any,
@@ -103,12 +105,12 @@ const CREATE_FIELDS: Fields = {
 
 interface CreateParams extends ExpandParam {
   mode?: string;
-  line_items?: Array<{ price?: string; quantity?: number; metadata?: Record<string, string> | null; price_data?: unknown }>;
+  line_items?: Array<{ price?: string; quantity?: number; metadata?: Record<string, string> | null }>;
   customer?: string;
   customer_email?: string;
   client_reference_id?: string;
   metadata?: Record<string, string> | null;
-  subscription_data?: { metadata?: Record<string, string> | null; trial_period_days?: number; description?: string; trial_end?: unknown };
+  subscription_data?: { metadata?: Record<string, string> | null; trial_period_days?: number; description?: string };
   allowed_payment_method_types?: string[];
   allow_promotion_codes?: boolean;
   automatic_tax?: { enabled: boolean };
@@ -118,10 +120,9 @@ interface CreateParams extends ExpandParam {
   cancel_url?: string;
   expires_at?: number;
   ui_mode?: string;
-  discounts?: unknown;
 }
 
-interface ListParams extends ExpandParam, PageParams {
+interface SessionListParams extends ListParams {
   customer?: string;
   subscription?: string;
   status?: string;
@@ -157,15 +158,12 @@ export function checkoutRoutes(router: Router, ctx: Ctx): void {
     if (p.ui_mode !== undefined && p.ui_mode !== 'hosted' && p.ui_mode !== 'hosted_page') {
       throw errors.invalidParam('ui_mode', 'The Stripe double supports only hosted Checkout.');
     }
-    rejectUnsupported(p, ['discounts']);
-    rejectUnsupported(p.subscription_data ?? {}, ['trial_end'], 'subscription_data');
     if (p.customer !== undefined && p.customer_email !== undefined) {
       throw errors.invalidParam('customer_email', 'You may only specify one of these parameters: customer, customer_email.', 'parameters_exclusive');
     }
     if (p.customer !== undefined) find(store.customers, p.customer, 'customer', 'customer');
     if (!p.line_items || p.line_items.length === 0) throw errors.missingParam('line_items');
     const lineItems = p.line_items.map((li, i) => {
-      rejectUnsupported(li, ['price_data'], `line_items[${i}]`);
       if (li.price === undefined) throw errors.missingParam(`line_items[${i}][price]`);
       const price = find(store.prices, li.price, 'price', `line_items[${i}][price]`);
       if (!price.active) throw errors.invalidParam(`line_items[${i}][price]`, `The price specified is inactive. This field only accepts active prices.`);
@@ -179,10 +177,9 @@ export function checkoutRoutes(router: Router, ctx: Ctx): void {
       } else if (li.quantity === undefined) {
         throw errors.missingParam(`line_items[${i}][quantity]`);
       }
-      const productId = typeof price.product === 'string' ? price.product : price.product.id;
       return buildCheckoutLineItem({
         price,
-        productName: store.products.get(productId)?.name ?? productId,
+        productName: productName(store, price),
         quantity: isMetered(price) ? null : (li.quantity ?? 1),
         metadata: mergeMetadata({}, li.metadata),
       });
@@ -227,14 +224,14 @@ export function checkoutRoutes(router: Router, ctx: Ctx): void {
   });
 
   router.get('/v1/checkout/sessions/:id/line_items', (req) => {
-    const p = parseParams<ExpandParam & PageParams>(PAGINATION, req.input);
+    const p = parseParams<ListParams>(PAGINATION, req.input);
     const session = find(store.checkoutSessions, req.params.id ?? '', 'checkout.session');
     const items = store.checkoutExtras.get(session.id)?.lineItems ?? [];
     return listResponse(ctx, items, p, `/v1/checkout/sessions/${session.id}/line_items`, 'line item');
   });
 
   router.get('/v1/checkout/sessions', (req) => {
-    const p = parseParams<ListParams>(
+    const p = parseParams<SessionListParams>(
       {
         ...PAGINATION,
         customer: str,
@@ -269,10 +266,9 @@ export function checkoutRoutes(router: Router, ctx: Ctx): void {
 
   router.post('/v1/billing_portal/sessions', (req) => {
     const p = parseParams<ExpandParam & { customer?: string; return_url?: string; configuration?: string; locale?: Stripe.BillingPortal.Session.Locale }>(
-      { customer: str, return_url: str, configuration: str, locale: str, flow_data: any, on_behalf_of: any, customer_account: any, after_expiration: any },
+      { customer: str, return_url: str, configuration: str, locale: str, flow_data: unsupported, on_behalf_of: any, customer_account: any, after_expiration: any },
       req.input,
     );
-    rejectUnsupported(p, ['flow_data']);
     if (p.customer === undefined) throw errors.missingParam('customer');
     find(store.customers, p.customer, 'customer', 'customer');
     const session = mutate(ctx, req, (em) => {

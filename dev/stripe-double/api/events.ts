@@ -3,12 +3,10 @@ import type Stripe from 'stripe';
 import type { Ctx } from '../context.ts';
 import { bool, PAGINATION, parseParams, range, str, strArray } from '../params.ts';
 import type { Router } from '../router.ts';
-import { find, inRange, listResponse, objectResponse, type ExpandParam, type RangeParam } from './common.ts';
+import { find } from '../store.ts';
+import { inRange, listResponse, objectResponse, type ExpandParam, type ListParams, type RangeParam } from './common.ts';
 
-interface ListParams extends ExpandParam {
-  limit?: number;
-  starting_after?: string;
-  ending_before?: string;
+interface EventListParams extends ListParams {
   type?: string;
   types?: string[];
   created?: RangeParam;
@@ -30,7 +28,7 @@ export function eventRoutes(router: Router, ctx: Ctx): void {
   });
 
   router.get('/v1/events', (req) => {
-    const p = parseParams<ListParams>({ ...PAGINATION, type: str, types: strArray, created: range, delivery_success: bool }, req.input);
+    const p = parseParams<EventListParams>({ ...PAGINATION, type: str, types: strArray, created: range, delivery_success: bool }, req.input);
     const items = store.events.newestFirst().filter(
       (e: Stripe.Event) =>
         (p.type === undefined || typeMatches(p.type, e.type)) &&

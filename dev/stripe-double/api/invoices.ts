@@ -2,14 +2,12 @@
 import type Stripe from 'stripe';
 import { invoiceSubscriptionId, payInvoice } from '../billing/invoices.ts';
 import type { Ctx } from '../context.ts';
-import { any, bool, PAGINATION, parseParams, range, str } from '../params.ts';
+import { any, bool, PAGINATION, parseParams, range, str, unsupported } from '../params.ts';
 import type { Router } from '../router.ts';
-import { find, inRange, listResponse, mutate, objectResponse, rejectUnsupported, type ExpandParam, type RangeParam } from './common.ts';
+import { find } from '../store.ts';
+import { inRange, listResponse, mutate, objectResponse, type ExpandParam, type ListParams, type RangeParam } from './common.ts';
 
-interface ListParams extends ExpandParam {
-  limit?: number;
-  starting_after?: string;
-  ending_before?: string;
+interface InvoiceListParams extends ListParams {
   customer?: string;
   subscription?: string;
   status?: string;
@@ -26,7 +24,7 @@ export function invoiceRoutes(router: Router, ctx: Ctx): void {
   });
 
   router.get('/v1/invoices', (req) => {
-    const p = parseParams<ListParams>(
+    const p = parseParams<InvoiceListParams>(
       {
         ...PAGINATION,
         customer: str,
@@ -51,7 +49,7 @@ export function invoiceRoutes(router: Router, ctx: Ctx): void {
   });
 
   router.get('/v1/invoices/:id/lines', (req) => {
-    const p = parseParams<ExpandParam & { limit?: number; starting_after?: string; ending_before?: string }>(PAGINATION, req.input);
+    const p = parseParams<ListParams>(PAGINATION, req.input);
     const inv = find(store.invoices, req.params.id ?? '', 'invoice');
     // Invoice lines keep their order (oldest first), unlike most lists.
     return listResponse(ctx, inv.lines.data, p, `/v1/invoices/${inv.id}/lines`, 'line item');
@@ -59,10 +57,9 @@ export function invoiceRoutes(router: Router, ctx: Ctx): void {
 
   router.post('/v1/invoices/:id/pay', (req) => {
     const p = parseParams<ExpandParam>(
-      { forgive: bool, off_session: bool, paid_out_of_band: bool, payment_method: str, source: any, mandate: any },
+      { forgive: bool, off_session: bool, paid_out_of_band: bool, payment_method: str, source: unsupported, mandate: unsupported },
       req.input,
     );
-    rejectUnsupported(p, ['source', 'mandate']);
     const inv = find(store.invoices, req.params.id ?? '', 'invoice');
     mutate(ctx, req, (em) => payInvoice(ctx, em, inv));
     return objectResponse(ctx, inv, p.expand);

@@ -6,7 +6,8 @@ import { newId } from '../ids.ts';
 import { buildMeterEvent, buildMeterEventSummary } from '../objects/metering.ts';
 import { PAGINATION, parseParams, str, int, map } from '../params.ts';
 import type { Router } from '../router.ts';
-import { find, listResponse, objectResponse, type ExpandParam } from './common.ts';
+import { find } from '../store.ts';
+import { listResponse, objectResponse, type ExpandParam, type ListParams } from './common.ts';
 
 /** Stripe enforces identifier uniqueness over a rolling window of (at least) 24 hours. */
 const DEDUP_WINDOW = 86_400;
@@ -20,21 +21,18 @@ interface MeterEventParams extends ExpandParam {
   timestamp?: number;
 }
 
-interface SummaryParams extends ExpandParam {
+interface SummaryParams extends ListParams {
   customer: string;
   start_time: number;
   end_time: number;
   value_grouping_window?: 'hour' | 'day';
-  limit?: number;
-  starting_after?: string;
-  ending_before?: string;
 }
 
 export function meteringRoutes(router: Router, ctx: Ctx): void {
   const { store, clock } = ctx;
 
   router.get('/v1/billing/meters', (req) => {
-    const p = parseParams<ExpandParam & { status?: string; limit?: number }>(
+    const p = parseParams<ListParams & { status?: string }>(
       { ...PAGINATION, status: { t: 'string', enum: ['active', 'inactive'] } },
       req.input,
     );

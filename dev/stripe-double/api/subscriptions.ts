@@ -5,9 +5,10 @@ import type { Ctx } from '../context.ts';
 import { errors } from '../errors.ts';
 import { snapshot } from '../fixtures.ts';
 import { buildSubscriptionItem, currentPeriod } from '../objects/subscription.ts';
-import { any, bool, map, mergeMetadata, nullableStr, PAGINATION, parseParams, range, str, type Fields, type Spec } from '../params.ts';
+import { any, bool, map, mergeMetadata, nullableStr, PAGINATION, parseParams, range, str, unsupported, type Fields, type Spec } from '../params.ts';
 import type { Router } from '../router.ts';
-import { find, inRange, listResponse, mutate, objectResponse, rejectUnsupported, type ExpandParam, type RangeParam } from './common.ts';
+import { find, idOf } from '../store.ts';
+import { inRange, listResponse, mutate, objectResponse, type ExpandParam, type ListParams, type RangeParam } from './common.ts';
 
 const FEEDBACK = ['customer_service', 'low_quality', 'missing_features', 'other', 'switched_service', 'too_complex', 'too_expensive', 'unused'];
 
@@ -26,7 +27,7 @@ const ITEM: Spec = {
     metadata: map,
     deleted: bool,
     clear_usage: any,
-    price_data: any,
+    price_data: unsupported,
     discounts: any,
     tax_rates: any,
     billing_thresholds: any,
@@ -37,27 +38,22 @@ const ITEM: Spec = {
 const PAYMENT_BEHAVIOR: Spec = { t: 'string', enum: ['allow_incomplete', 'default_incomplete', 'error_if_incomplete', 'pending_if_incomplete'] };
 const PRORATION: Spec = { t: 'string', enum: ['always_invoice', 'create_prorations', 'none'] };
 
-/** Parameters Stripe takes on create/update that the double does not model: rejected, not ignored. */
-const UNSUPPORTED = [
-  'add_invoice_items',
-  'application_fee_percent',
-  'backdate_start_date',
-  'billing_cycle_anchor',
-  'billing_cycle_anchor_config',
-  'billing_schedules',
-  'billing_thresholds',
-  'coupon',
-  'discounts',
-  'on_behalf_of',
-  'pending_invoice_item_interval',
-  'promotion_code',
-  'transfer_data',
-  'trial_from_plan',
-];
-const unsupportedFields: Fields = Object.fromEntries(UNSUPPORTED.map((k) => [k, any]));
-
 const SHARED: Fields = {
-  ...unsupportedFields,
+  // Parameters Stripe takes on create/update that the double does not model: rejected, not ignored.
+  add_invoice_items: unsupported,
+  application_fee_percent: unsupported,
+  backdate_start_date: unsupported,
+  billing_cycle_anchor: unsupported,
+  billing_cycle_anchor_config: unsupported,
+  billing_schedules: unsupported,
+  billing_thresholds: unsupported,
+  coupon: unsupported,
+  discounts: unsupported,
+  on_behalf_of: unsupported,
+  pending_invoice_item_interval: unsupported,
+  promotion_code: unsupported,
+  transfer_data: unsupported,
+  trial_from_plan: unsupported,
   items: { t: 'array', of: ITEM },
   metadata: map,
   description: nullableStr,
@@ -86,7 +82,6 @@ interface ItemParam {
   quantity?: number;
   metadata?: Record<string, string> | null;
   deleted?: boolean;
-  price_data?: unknown;
 }
 
 interface SharedParams extends ExpandParam {
@@ -104,29 +99,20 @@ interface CreateParams extends SharedParams {
   customer?: string;
   trial_period_days?: number;
   trial_end?: number | 'now';
-  cancel_at?: number;
 }
 
 interface UpdateParams extends SharedParams {
   cancel_at?: number | null;
   cancellation_details?: { comment?: string | null; feedback?: Stripe.Subscription.CancellationDetails.Feedback | null } | null;
   pause_collection?: { behavior: Stripe.Subscription.PauseCollection.Behavior; resumes_at?: number } | null;
-  trial_end?: unknown;
 }
 
-interface ListParams extends ExpandParam {
-  limit?: number;
-  starting_after?: string;
-  ending_before?: string;
+interface SubscriptionListParams extends ListParams {
   customer?: string;
   price?: string;
   status?: string;
   created?: RangeParam;
   collection_method?: string;
-}
-
-function ownerOf(sub: Stripe.Subscription): string {
-  return typeof sub.customer === 'string' ? sub.customer : sub.customer.id;
 }
 
 export function subscriptionRoutes(router: Router, ctx: Ctx): void {
@@ -140,20 +126,17 @@ export function subscriptionRoutes(router: Router, ctx: Ctx): void {
   }
 
   function checkShared(p: SharedParams): void {
-    rejectUnsupported(p, UNSUPPORTED);
     if (p.collection_method === 'send_invoice') {
       throw errors.invalidParam('collection_method', 'The Stripe double supports only collection_method=charge_automatically.');
     }
-    p.items?.forEach((item, i) => rejectUnsupported(item, ['price_data'], `items[${i}]`));
   }
 
   router.post('/v1/subscriptions', (req) => {
     const p = parseParams<CreateParams>(
-      { ...SHARED, customer: str, trial_period_days: { t: 'integer', min: 0, max: 730 }, trial_end: { t: 'integer', literals: ['now'] }, cancel_at: any },
+      { ...SHARED, customer: str, trial_period_days: { t: 'integer', min: 0, max: 730 }, trial_end: { t: 'integer', literals: ['now'] }, cancel_at: unsupported },
       req.input,
     );
     checkShared(p);
-    rejectUnsupported(p, ['cancel_at']);
     if (p.customer === undefined) throw errors.missingParam('customer');
     const customer = find(store.customers, p.customer, 'customer', 'customer');
     if (!p.items || p.items.length === 0) throw errors.missingParam('items');
@@ -192,7 +175,7 @@ export function subscriptionRoutes(router: Router, ctx: Ctx): void {
   });
 
   router.get('/v1/subscriptions', (req) => {
-    const p = parseParams<ListParams>(
+    const p = parseParams<SubscriptionListParams>(
       {
         ...PAGINATION,
         customer: str,
@@ -225,7 +208,7 @@ export function subscriptionRoutes(router: Router, ctx: Ctx): void {
     const items = store.subscriptions.newestFirst().filter(
       (s) =>
         statusOk(s) &&
-        (p.customer === undefined || ownerOf(s) === p.customer) &&
+        (p.customer === undefined || idOf(s.customer) === p.customer) &&
         (p.price === undefined || s.items.data.some((i) => i.price.id === p.price)) &&
         (p.collection_method === undefined || s.collection_method === p.collection_method) &&
         inRange(s.created, p.created),
@@ -245,13 +228,12 @@ export function subscriptionRoutes(router: Router, ctx: Ctx): void {
           required: ['behavior'],
           fields: { behavior: { t: 'string', enum: ['keep_as_draft', 'mark_uncollectible', 'void'] }, resumes_at: { t: 'integer' } },
         },
-        trial_end: any,
+        trial_end: unsupported,
         proration_date: any,
       },
       req.input,
     );
     checkShared(p);
-    rejectUnsupported(p, ['trial_end']);
     const sub = find(store.subscriptions, req.params.id ?? '', 'subscription');
     const touched = Object.keys(p).filter((k) => !['expand', 'metadata', 'cancellation_details'].includes(k));
     if (sub.status === 'canceled' && touched.length > 0) {

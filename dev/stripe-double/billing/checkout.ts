@@ -5,6 +5,7 @@ import { errors } from '../errors.ts';
 import type { Emission } from '../events.ts';
 import { newId, randomAlnum } from '../ids.ts';
 import { buildCustomer } from '../objects/customer.ts';
+import { find, idOf } from '../store.ts';
 import { createSubscription, type NewItem } from './subscriptions.ts';
 
 export interface CompleteCheckoutOptions {
@@ -24,7 +25,7 @@ export interface CompletedCheckout {
 
 function requireOpen(session: Stripe.Checkout.Session): void {
   if (session.status !== 'open') {
-    throw errors.badRequest(`This Checkout Session is ${session.status ?? 'not open'}; only open sessions can be completed or expired.`);
+    throw errors.badRequest(`This Checkout Session is ${session.status ?? 'not open'}; only open sessions can be completed.`);
   }
 }
 
@@ -40,11 +41,9 @@ export function completeCheckout(ctx: Ctx, em: Emission, session: Stripe.Checkou
   if (!extras) throw new Error(`checkout session ${session.id} has no stored line items`);
   const now = ctx.clock.now();
 
-  let customer: Stripe.Customer | undefined;
-  const customerId = typeof session.customer === 'string' ? session.customer : session.customer?.id;
-  if (customerId) {
-    customer = ctx.store.customers.get(customerId);
-    if (!customer) throw errors.notFound('customer', customerId, 'customer');
+  let customer: Stripe.Customer;
+  if (session.customer) {
+    customer = find(ctx.store.customers, idOf(session.customer), 'customer', 'customer');
   } else {
     const email = session.customer_email ?? opts.email ?? `test+${randomAlnum(8).toLowerCase()}@example.com`;
     customer = buildCustomer(newId.customer(), now, { email });

@@ -4,19 +4,19 @@ import type { Ctx } from '../context.ts';
 import { errors } from '../errors.ts';
 import type { Emission } from '../events.ts';
 import { snapshot } from '../fixtures.ts';
+import { idOf } from '../store.ts';
 
 /** Smart Retries' first retry comes a few days later; the double uses 3 days. */
 const RETRY_AFTER = 3 * 86_400;
 
 export function invoiceSubscriptionId(inv: Stripe.Invoice): string | null {
   const sub = inv.parent?.subscription_details?.subscription;
-  if (!sub) return null;
-  return typeof sub === 'string' ? sub : sub.id;
+  return sub ? idOf(sub) : null;
 }
 
 export function finalizeInvoice(ctx: Ctx, em: Emission, inv: Stripe.Invoice): void {
   const now = ctx.clock.now();
-  const customer = typeof inv.customer === 'string' ? ctx.store.customers.get(inv.customer) : undefined;
+  const customer = inv.customer ? ctx.store.customers.get(idOf(inv.customer)) : undefined;
   const seq = customer?.next_invoice_sequence ?? 1;
   if (customer) customer.next_invoice_sequence = seq + 1;
   inv.status = 'open';

@@ -7,7 +7,8 @@ import type { Emission } from '../events.ts';
 import { snapshot } from '../fixtures.ts';
 import { buildInvoice, lineDescription, type InvoiceLineFields } from '../objects/invoice.ts';
 import { buildSubscription, currentPeriod, isMetered } from '../objects/subscription.ts';
-import { finalizeInvoice, markInvoicePaid, markPaymentFailed } from './invoices.ts';
+import { find, idOf, productName } from '../store.ts';
+import { failInvoice, finalizeInvoice, markInvoicePaid, payInvoice } from './invoices.ts';
 import { usage } from './metering.ts';
 
 export interface NewItem {
@@ -37,15 +38,7 @@ export interface InvoicedSubscription {
 }
 
 function customerOf(ctx: Ctx, sub: Stripe.Subscription): Stripe.Customer {
-  const id = typeof sub.customer === 'string' ? sub.customer : sub.customer.id;
-  const customer = ctx.store.customers.get(id);
-  if (!customer) throw errors.notFound('customer', id, 'customer');
-  return customer;
-}
-
-function productName(ctx: Ctx, price: Stripe.Price): string {
-  const id = typeof price.product === 'string' ? price.product : price.product.id;
-  return ctx.store.products.get(id)?.name ?? id;
+  return find(ctx.store.customers, idOf(sub.customer), 'customer', 'customer');
 }
 
 /**
@@ -59,10 +52,10 @@ function subscriptionLines(
   usagePeriod: { start: number; end: number } | null,
   trial: boolean,
 ): InvoiceLineFields[] {
-  const customer = typeof sub.customer === 'string' ? sub.customer : sub.customer.id;
+  const customer = idOf(sub.customer);
   return sub.items.data.map((item) => {
     const price = item.price;
-    const name = productName(ctx, price);
+    const name = productName(ctx.store, price);
     if (isMetered(price)) {
       const meter = price.recurring?.meter ?? null;
       const used = usagePeriod && meter ? usage(ctx.store, meter, customer, usagePeriod.start, usagePeriod.end) : 0;
@@ -92,14 +85,6 @@ function subscriptionLines(
   });
 }
 
-/** After a successful payment: incomplete/past_due/unpaid subscriptions become active. */
-function activateAfterPayment(ctx: Ctx, em: Emission, sub: Stripe.Subscription): void {
-  if (!['incomplete', 'past_due', 'unpaid'].includes(sub.status)) return;
-  const before = snapshot(sub);
-  sub.status = 'active';
-  ctx.bus.emitUpdated(em, 'customer.subscription.updated', before, sub);
-}
-
 /**
  * customer.subscription.created, invoice.created, invoice.finalized, then
  * invoice.paid + invoice.payment_succeeded and customer.subscription.updated
@@ -124,12 +109,7 @@ export function createSubscription(ctx: Ctx, em: Emission, input: CreateSubscrip
     currency: first.price.currency,
     defaultPaymentMethod: input.defaultPaymentMethod ?? null,
   });
-  if (input.cancelAtPeriodEnd) {
-    sub.cancel_at_period_end = true;
-    sub.cancel_at = periodEnd;
-    sub.canceled_at = now;
-    sub.cancellation_details = { comment: null, feedback: null, feedback_option: null, reason: 'cancellation_requested' };
-  }
+  if (input.cancelAtPeriodEnd) applyScheduleCancel(ctx, sub, true);
   input.customer.currency = input.customer.currency ?? sub.currency;
   const invoice = buildInvoice(now, {
     customer: input.customer,
@@ -146,12 +126,8 @@ export function createSubscription(ctx: Ctx, em: Emission, input: CreateSubscrip
   ctx.bus.emit(em, 'customer.subscription.created', sub);
   ctx.bus.emit(em, 'invoice.created', invoice);
   finalizeInvoice(ctx, em, invoice);
-  if (invoice.amount_due === 0 || input.firstPayment === 'succeeds') {
-    markInvoicePaid(ctx, em, invoice);
-    activateAfterPayment(ctx, em, sub);
-  } else if (input.firstPayment === 'fails') {
-    markPaymentFailed(ctx, em, invoice);
-  }
+  if (invoice.amount_due === 0 || input.firstPayment === 'succeeds') payInvoice(ctx, em, invoice);
+  else if (input.firstPayment === 'fails') failInvoice(ctx, em, invoice);
   return { subscription: sub, invoice };
 }
 
@@ -220,17 +196,8 @@ export function renewPeriod(ctx: Ctx, em: Emission, sub: Stripe.Subscription, pa
   ctx.bus.emit(em, 'invoice.created', invoice);
   ctx.bus.emitUpdated(em, 'customer.subscription.updated', before, sub);
   finalizeInvoice(ctx, em, invoice);
-  if (invoice.amount_due === 0 || !paymentFails) {
-    markInvoicePaid(ctx, em, invoice);
-    activateAfterPayment(ctx, em, sub);
-  } else {
-    markPaymentFailed(ctx, em, invoice);
-    if (sub.status === 'active') {
-      const beforeFail = snapshot(sub);
-      sub.status = 'past_due';
-      ctx.bus.emitUpdated(em, 'customer.subscription.updated', beforeFail, sub);
-    }
-  }
+  if (invoice.amount_due === 0 || !paymentFails) payInvoice(ctx, em, invoice);
+  else failInvoice(ctx, em, invoice);
   return { subscription: sub, invoice };
 }
 

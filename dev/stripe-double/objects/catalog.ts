@@ -1,6 +1,7 @@
 /** Products, prices (and the plan view of a price that subscription items carry), meters. */
 import type Stripe from 'stripe';
 import { fixture, wireDecimal } from '../fixtures.ts';
+import { idOf } from '../store.ts';
 
 export interface ProductFields {
   name: string;
@@ -90,7 +91,7 @@ export function planFromPrice(price: Stripe.Price): Stripe.Plan {
   plan.metadata = price.metadata;
   plan.meter = recurring?.meter ?? null;
   plan.nickname = price.nickname;
-  plan.product = typeof price.product === 'string' ? price.product : price.product.id;
+  plan.product = idOf(price.product);
   plan.tiers_mode = null;
   plan.transform_usage = null;
   plan.trial_period_days = null;

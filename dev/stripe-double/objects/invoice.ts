@@ -1,6 +1,7 @@
 import type Stripe from 'stripe';
 import { fixture, wireDecimal } from '../fixtures.ts';
 import { newId } from '../ids.ts';
+import { idOf } from '../store.ts';
 
 export interface InvoiceLineFields {
   price: Stripe.Price;
@@ -43,10 +44,9 @@ export function buildInvoiceLine(invoiceId: string, fields: InvoiceLineFields): 
       subscription_item: fields.subscriptionItem,
     },
   };
-  const product = typeof fields.price.product === 'string' ? fields.price.product : fields.price.product.id;
   l.pricing = {
     type: 'price_details',
-    price_details: { price: fields.price.id, product },
+    price_details: { price: fields.price.id, product: idOf(fields.price.product) },
     unit_amount_decimal: fields.price.unit_amount_decimal,
   };
   return l;
