@@ -22,7 +22,7 @@ const Body = z.strictObject({
 });
 
 /** Double clicks inside this window get the same session (Stripe idempotency replay). */
-const DOUBLE_CLICK_WINDOW_MS = 30_000;
+export const DOUBLE_CLICK_WINDOW_MS = 30_000;
 
 export default defineEndpoint('checkout', {
   POST: userRoute({

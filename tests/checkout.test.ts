@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import checkout from '../functions/checkout.ts';
 import subscription from '../functions/subscription.ts';
 import { call, tokenFor, uid, type Stack } from './helpers/stack.ts';
-import { startStripeStack, type StripeSide } from './helpers/stripe.ts';
+import { insideOneCheckoutWindow, startStripeStack, type StripeSide } from './helpers/stripe.ts';
 
 let stack: Stack;
 let s: StripeSide;
@@ -110,6 +110,7 @@ describe('POST checkout', () => {
 
   it('a double click returns the same session', async () => {
     const token = await tokenFor({ sub: uid('u') });
+    await insideOneCheckoutWindow();
     const [a, b] = await Promise.all([1, 2].map(() => call(checkout, 'POST', '/api/stripe/checkout', { token })));
     expect(a!.body.url).toBe(b!.body.url);
   });

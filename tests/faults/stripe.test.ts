@@ -18,6 +18,7 @@ import portal from '../../functions/portal.ts';
 import subscription from '../../functions/subscription.ts';
 import usage from '../../functions/usage.ts';
 import { call, tokenFor, uid, type Call, type Stack } from '../helpers/stack.ts';
+import { insideOneCheckoutWindow } from '../helpers/stripe.ts';
 import {
   checkedOut, expectError, expectLedgerMatchesStripe, expectLinksAreRealCustomers, expectSubscriptionsMatchStripe, linkedAccount,
   loseAnswers, meterTotal, minute, postUsage, recordUsage, report, reportAll, sessionIdOf, signedWebhook, startFaultStack,
@@ -131,6 +132,7 @@ describe('POST checkout', () => {
     const account = `user:${user}`;
     const token = await tokenFor({ sub: user });
     const sessionsOf = () => [...s.double.state.sessions.values()].filter((x) => x.client_reference_id === account);
+    await insideOneCheckoutWindow();
     const lost = loseAnswers(api, 'POST', /^\/v1\/checkout\/sessions$/, 2);
     expectProviderError(await call(checkout, 'POST', '/api/stripe/checkout', { token }), '/api/stripe/checkout');
     await lost;

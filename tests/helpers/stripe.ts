@@ -5,12 +5,22 @@
 import Stripe from 'stripe';
 import { expect } from 'vitest';
 import { checkoutSessionIdOf, startStripeDouble } from '../../dev/stripe-double/index.ts';
-import checkout from '../../functions/checkout.ts';
+import checkout, { DOUBLE_CLICK_WINDOW_MS } from '../../functions/checkout.ts';
 import webhook from '../../functions/webhook.ts';
 import { serve } from '../../dev/serve.ts';
 import { call, startStack, tokenFor, uid, type Call, type Stack } from './stack.ts';
 
 export const WEBHOOK_SECRET = 'whsec_test_secret_for_the_suite';
+
+/**
+ * Checkout's idempotency key changes when its double-click window ends: a test that expects
+ * a repeat to get the same session first waits, if need be, until the next `marginMs` stay
+ * inside one window (real time, nothing faked).
+ */
+export async function insideOneCheckoutWindow(marginMs = 5_000): Promise<void> {
+  const left = DOUBLE_CLICK_WINDOW_MS - (Date.now() % DOUBLE_CLICK_WINDOW_MS);
+  if (left < marginMs) await new Promise((r) => setTimeout(r, left + 10));
+}
 
 export async function startStripe(stack: Stack, opts: { deliver?: boolean } = {}) {
   const app = await serve({ '/api/stripe/webhook': webhook, '/api/billing/webhook': webhook });
