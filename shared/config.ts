@@ -87,7 +87,11 @@ const settings = {
   DATABASE_URL: optional(url),
   SUPABASE_URL: optional(url),
   SUPABASE_SERVICE_ROLE_KEY: optional(text),
-  DATABASE_POOL_MAX: withDefault(whole(1), 3),
+  // One: Lambda and Netlify give an instance one request at a time, and concurrent queries
+  // (a long-running dev server's) pipeline on one connection: postgres.js then sends the
+  // queries of a turn in one write, and one backend serves them. GET subscription under load:
+  // +20% requests/s over 3 connections (`npm run bench -- --only throughput`).
+  DATABASE_POOL_MAX: withDefault(whole(1), 1),
 
   PAST_DUE_GRACE_DAYS: withDefault(whole(0), 7),
 
