@@ -24,7 +24,7 @@ async function load(name: string | undefined): Promise<Handler> {
       const { default: postgres } = await import('postgres');
       const { createUpstashClient } = await import('../../shared/upstash.ts');
       const env = (k: string) => process.env[k] ?? '';
-      const sql = postgres(env('DATABASE_URL'), { max: 1, prepare: false, onnotice: () => undefined });
+      const sql = postgres(env('DATABASE_URL'), { max: 3, prepare: false, onnotice: () => undefined });
       const redis = createUpstashClient({ url: env('UPSTASH_REDIS_REST_URL'), token: env('UPSTASH_REDIS_REST_TOKEN') });
       return async () => {
         await Promise.all([redis.eval('return 1', [], []), sql.unsafe('select 1')]);

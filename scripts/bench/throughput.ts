@@ -3,7 +3,7 @@
  * dev/serve.ts serves handlers), against the local services without added
  * delay, driven by load.ts in another process at a fixed concurrency for a fixed time;
  * beside the floor (the same server, a handler that returns a constant JSON body) run the
- * same way. The handler runs with its shipped defaults (DATABASE_POOL_MAX 1, the rate
+ * same way. The handler runs with its shipped defaults (DATABASE_POOL_MAX 3, the rate
  * limiter on every request), HS256 tokens and request logs off. A third run without the
  * rate limiter (UPSTASH_* unset) shows the limiter's share, and the CPU each process
  * spent per request shows where the cost lands (all of it shares this machine's cores,

@@ -100,7 +100,7 @@ describe('Postgres slow', () => {
     await expectSubscriptionsMatchStripe(stack, s, [c.customer]);
   }, 20_000);
 
-  // Without a deadline, a request queued behind the pool's connections (DATABASE_POOL_MAX)
+  // Without a deadline, a request queued behind the pool's connections (DATABASE_POOL_MAX, 3)
   // would wait for their connect_timeout, then for its own: 10 s here, 20 s seen under load.
   // The deadline on every store call (QUERY_TIMEOUT_MS in shared/store/rpc-sql.ts) counts from
   // the call, queueing included, so each answers 503 within it.
