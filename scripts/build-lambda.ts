@@ -65,7 +65,7 @@ export interface BundleResult {
 }
 
 /** "node_modules/@scope/pkg/x.js" -> "@scope/pkg"; the innermost node_modules wins; undefined outside node_modules. */
-export function packageOf(inputPath: string): string | undefined {
+function packageOf(inputPath: string): string | undefined {
   return /(?:^|\/)node_modules\/((?:@[^/]+\/)?[^/]+)\/(?!.*node_modules\/)/.exec(inputPath)?.[1];
 }
 
@@ -74,12 +74,12 @@ const sortedPackages = (inputs: readonly string[]) =>
   [...new Set(inputs.map(packageOf).filter((p): p is string => p !== undefined))].sort();
 
 /** The npm packages in a bundle (its metafile's inputs). */
-export function packagesOf(metafile: Metafile): string[] {
+function packagesOf(metafile: Metafile): string[] {
   return sortedPackages(Object.keys(metafile.inputs));
 }
 
 /** The output files a cold start loads: the entry and what it imports statically. */
-export function staticClosure(metafile: Metafile, entry: string): string[] {
+function staticClosure(metafile: Metafile, entry: string): string[] {
   const seen = new Set<string>();
   const visit = (f: string) => {
     if (seen.has(f)) return;

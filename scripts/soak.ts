@@ -177,7 +177,8 @@ async function main(): Promise<void> {
   }
 
   const { startLocalPostgres } = await import('../dev/postgres.ts');
-  const { findRedisServer, freePort, startRedisServer } = await import('../dev/redis/redis-server.ts');
+  const { freePort } = await import('../dev/ports.ts');
+  const { findRedisServer, startRedisServer } = await import('../dev/redis/redis-server.ts');
   const { startUpstashBridge } = await import('../dev/redis/upstash-bridge.ts');
   const { startStripeDouble } = await import('../dev/stripe-double/index.ts');
   const { signDevToken } = await import('../dev/token.ts');

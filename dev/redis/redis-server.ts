@@ -4,7 +4,7 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { accessSync, constants, mkdtempSync, rmSync } from "node:fs";
-import net from "node:net";
+import { freePort } from "../ports.ts";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { RespConnection } from "./resp-connection.ts";
@@ -39,19 +39,6 @@ export function findRedisServer(): string | null {
     }
   }
   return null;
-}
-
-/** A TCP port that was free a moment ago on 127.0.0.1 (another process can take it before you bind it). */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 export async function startRedisServer(options: RedisServerOptions = {}): Promise<RedisServerHandle> {

@@ -38,7 +38,7 @@ export const round = (n: number, digits = 1) => {
   return Math.round(n * f) / f;
 };
 
-export { freePort } from '../../dev/redis/redis-server.ts';
+export { freePort } from '../../dev/ports.ts';
 export { shuffle } from '../../dev/shuffle.ts';
 
 /** Runs `work` over `items` with at most `concurrency` in flight; results in input order. */

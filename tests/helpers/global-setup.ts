@@ -10,7 +10,7 @@ import type { TestProject } from 'vitest/node';
 import { startLocalPostgres } from '../../dev/postgres.ts';
 import { startRedisServer } from '../../dev/redis/redis-server.ts';
 import { migrate } from '../../scripts/migrate.ts';
-import { freePort } from './ports.ts';
+import { freePort } from '../../dev/ports.ts';
 import './provided.ts';
 
 

@@ -3,7 +3,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { findRedisServer, freePort, startRedisServer } from "../../dev/redis/redis-server.ts";
+import { freePort } from "../../dev/ports.ts";
+import { findRedisServer, startRedisServer } from "../../dev/redis/redis-server.ts";
 import { RespConnection } from "../../dev/redis/resp-connection.ts";
 
 async function config(url: string, name: string): Promise<string> {
