@@ -1,6 +1,6 @@
 import { SignJWT, exportJWK, generateKeyPair, UnsecuredJWT } from 'jose';
 import { createServer, type Server } from 'node:http';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import subscription from '../functions/subscription.ts';
 import { call, startStack, TEST_JWT_SECRET, tokenFor, uid, type Stack } from './helpers/stack.ts';
 
@@ -135,28 +135,40 @@ describe('principal', () => {
 
 describe('a verified token is reused, never past what verifying it again would allow', () => {
   const get = (token: string) => call(subscription, 'GET', '/api/stripe/subscription', { token });
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
 
   it('stops working at its exp', async () => {
     const exp = now() + 2;
     const t = await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject(uid('u')).setExpirationTime(exp).sign(secret);
+    // Signature checks, counted where jose makes them (Node's WebCrypto).
+    const verify = vi.spyOn(crypto.subtle, 'verify');
     expect((await get(t)).status).toBe(200);
+    expect(verify).toHaveBeenCalledTimes(1);
     expect((await get(t)).status).toBe(200);
+    expect(verify).toHaveBeenCalledTimes(1); // reused, not verified again
     await new Promise((r) => setTimeout(r, exp * 1000 - Date.now() + 50));
     await expect401(t);
   });
 
   it('is refused once the secret, issuer or audience it was checked against changes', async () => {
     const t = await tokenFor({ sub: uid('u') });
+    const verify = vi.spyOn(crypto.subtle, 'verify');
     expect((await get(t)).status).toBe(200);
+    expect(verify).toHaveBeenCalledTimes(1);
     for (const change of [{ JWT_SECRET: 'a-rotated-secret-a-rotated-secret-0123456789' }, { JWT_ISSUER: 'https://auth.example.com' }, { JWT_AUDIENCE: 'billing' }]) {
       const before = Object.fromEntries(Object.keys(change).map((k) => [k, process.env[k]]));
+      const calls = verify.mock.calls.length;
       stack.setEnv(change);
       try {
         await expect401(t);
       } finally {
         stack.setEnv(before);
       }
+      expect(verify).toHaveBeenCalledTimes(calls + 2); // verified again under the new config, on each of expect401's two paths
       expect((await get(t)).status).toBe(200);
+      expect(verify).toHaveBeenCalledTimes(calls + 3); // and once more when it is restored
     }
   });
 });

@@ -13,7 +13,6 @@ beforeAll(async () => {
 });
 afterAll(() => stop());
 
-
 describe('POST checkout', () => {
   it('creates a subscription-mode session carrying the account in metadata, in both dialects', async () => {
     const user = uid('u');
@@ -112,6 +111,8 @@ describe('POST checkout', () => {
     const token = await tokenFor({ sub: uid('u') });
     await insideOneCheckoutWindow();
     const [a, b] = await Promise.all([1, 2].map(() => call(checkout, 'POST', '/api/stripe/checkout', { token })));
+    expect([a!.status, b!.status]).toEqual([200, 200]);
+    expect(a!.body.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/c\/pay\/cs_/);
     expect(a!.body.url).toBe(b!.body.url);
   });
 

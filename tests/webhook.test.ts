@@ -24,7 +24,6 @@ beforeEach(() => {
   s.double.setWebhook({ url: `${s.appUrl}/api/stripe/webhook`, secret: WEBHOOK_SECRET });
 });
 
-
 /** Posts a payload to the webhook handler directly, signed as Stripe signs. */
 async function post(payload: string, signature: string | null, path = '/api/stripe/webhook') {
   return call(webhook, 'POST', path, { body: payload, headers: signature === null ? {} : { 'stripe-signature': signature } });
@@ -99,8 +98,7 @@ describe('receiving', () => {
 
   it('answers in the envelope on /api/billing/webhook', async () => {
     const event = { ...s.double.state.events[0]!, id: uid('evt'), type: 'customer.created' } as Stripe.Event;
-    const payload = serialize(event);
-    const res = await post(payload, s.double.sign(payload, WEBHOOK_SECRET), '/api/billing/webhook');
+    const res = await signedWebhook(s, event, '/api/billing/webhook');
     expect(res.body).toEqual({ success: true, data: { received: true, ignored: true }, error: null });
   });
 });
@@ -206,7 +204,6 @@ describe('duplicates', () => {
     expect(await stack.sql`select count(*)::int as n from billing_stripe_events where id = ${event.id}`).toEqual([{ n: 1 }]);
   });
 });
-
 
 describe('ordering', () => {
   it('many shuffled orders of a full lifecycle, with duplicates, end in Stripe\'s state', async () => {

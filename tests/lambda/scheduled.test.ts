@@ -51,11 +51,17 @@ describe('reconcile-nightly on Lambda', () => {
 
   it('fails the invocation (so it shows in the Errors metric) when a customer could not be reconciled', async () => {
     // No Stripe key configured: every customer's fetch fails, and the run must say so.
-    stack.setEnv({ STRIPE_SECRET_KEY: undefined, STRIPE_API_BASE: undefined });
-    await getStore(config()).linkCustomer({ account_id: `user:${uid('u')}`, kind: 'user', customer_id: uid('cus') });
-    // Every customer we know fails (the one linked here, and any an earlier test left).
-    const [{ n }] = await stack.sql<[{ n: number }]>`select count(*)::int as n from billing_accounts where stripe_customer_id is not null`;
-    expect(n).toBeGreaterThanOrEqual(1);
-    await expect(handler(scheduled(), lambdaContext())).rejects.toThrow(new RegExp(`\\b${n} of ${n} customers failed`));
+    const cleared = { STRIPE_SECRET_KEY: undefined, STRIPE_API_BASE: undefined };
+    const before = Object.fromEntries(Object.keys(cleared).map((k) => [k, process.env[k]]));
+    stack.setEnv(cleared);
+    try {
+      await getStore(config()).linkCustomer({ account_id: `user:${uid('u')}`, kind: 'user', customer_id: uid('cus') });
+      // Every customer we know fails (the one linked here, and any an earlier test left).
+      const [{ n }] = await stack.sql<[{ n: number }]>`select count(*)::int as n from billing_accounts where stripe_customer_id is not null`;
+      expect(n).toBeGreaterThanOrEqual(1);
+      await expect(handler(scheduled(), lambdaContext())).rejects.toThrow(new RegExp(`\\b${n} of ${n} customers failed`));
+    } finally {
+      stack.setEnv(before);
+    }
   });
 });

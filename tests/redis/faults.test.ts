@@ -6,8 +6,7 @@
 import { randomUUID } from "node:crypto";
 import { Ratelimit } from "@upstash/ratelimit";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { createUpstashClient, type LimiterRedis } from "../../shared/upstash.ts";
-import { requestsSince, startStack, TOKEN, type Stack } from "./stack.ts";
+import { requestsSince, startStack, type Stack } from "./stack.ts";
 
 let stack: Stack;
 beforeAll(async () => {
@@ -22,9 +21,6 @@ afterEach(() => {
 });
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** The app's Upstash client for the bridge, as shared/ratelimit.ts makes it (one network retry). */
-const limiterClient = (): LimiterRedis => createUpstashClient({ url: stack.bridge.url, token: TOKEN, retries: 1, retryDelayMs: 20 });
 
 async function elapsed<T>(fn: () => Promise<T>): Promise<{ ms: number; value: T }> {
   const start = performance.now();
@@ -67,7 +63,7 @@ describe("faults.setDown", () => {
   });
 
   it("makes Ratelimit.limit reject when the error comes before its timeout", async () => {
-    const limiter = new Ratelimit({ redis: limiterClient(), limiter: Ratelimit.fixedWindow(10, "1 m"), prefix: "rl:f" });
+    const limiter = new Ratelimit({ redis: stack.limiterClient(), limiter: Ratelimit.fixedWindow(10, "1 m"), prefix: "rl:f" });
     stack.bridge.faults.setDown(true);
     await expect(limiter.limit(`u-${randomUUID()}`)).rejects.toThrow(/ECONNRESET|socket hang up/);
   });
@@ -84,7 +80,7 @@ describe("faults.setDelay", () => {
   });
 
   it("shows the two-limiter check is one round trip", async () => {
-    const redis = limiterClient();
+    const redis = stack.limiterClient();
     const user = new Ratelimit({ redis, limiter: Ratelimit.slidingWindow(100, "1 m"), prefix: "rl:user" });
     const org = new Ratelimit({ redis, limiter: Ratelimit.fixedWindow(1000, "1 h"), prefix: "rl:org" });
     const check = () => Promise.all([user.limit(`u-${randomUUID()}`), org.limit(`o-${randomUUID()}`)]);
@@ -100,7 +96,7 @@ describe("faults.setDelay", () => {
 
   it("lets Ratelimit's timeout fail open when the bridge is slower than it", async () => {
     const limiter = new Ratelimit({
-      redis: limiterClient(),
+      redis: stack.limiterClient(),
       limiter: Ratelimit.fixedWindow(10, "1 m"),
       prefix: "rl:slow",
       timeout: 50,

@@ -6,8 +6,8 @@
 import { randomUUID } from "node:crypto";
 import { Ratelimit } from "@upstash/ratelimit";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
-import { createUpstashClient, type LimiterRedis } from "../../shared/upstash.ts";
-import { requestsSince, startStack, TOKEN, type Stack } from "./stack.ts";
+import type { LimiterRedis } from "../../shared/upstash.ts";
+import { requestsSince, startStack, type Stack } from "./stack.ts";
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -22,9 +22,6 @@ afterAll(async () => {
 afterEach(() => {
   vi.restoreAllMocks();
 });
-
-/** The app's Upstash client for a bridge. */
-const client = (s: Stack = stack): LimiterRedis => createUpstashClient({ url: s.bridge.url, token: TOKEN });
 
 function limiters(redis: LimiterRedis, orgRedis: LimiterRedis = redis): { user: Ratelimit; org: Ratelimit } {
   return {
@@ -43,7 +40,7 @@ function pinClock(): number {
 describe("@upstash/ratelimit on our Upstash client, through the bridge", () => {
   it("refuses the 101st request in the window with the right remaining and reset", async () => {
     const now = pinClock();
-    const { user, org } = limiters(client());
+    const { user, org } = limiters(stack.limiterClient());
     const userId = `u-${randomUUID()}`;
     const orgId = `o-${randomUUID()}`;
     const check = () => Promise.all([user.limit(userId), org.limit(orgId)]);
@@ -70,7 +67,7 @@ describe("@upstash/ratelimit on our Upstash client, through the bridge", () => {
 
   it("checks both limiters in one HTTP request once the scripts are loaded", async () => {
     pinClock();
-    const { user, org } = limiters(client());
+    const { user, org } = limiters(stack.limiterClient());
     const check = () => Promise.all([user.limit(`u-${randomUUID()}`), org.limit(`o-${randomUUID()}`)]);
     await check(); // the scripts may already be in Redis from the previous test
     const from = stack.bridge.stats.log.length;
@@ -82,7 +79,7 @@ describe("@upstash/ratelimit on our Upstash client, through the bridge", () => {
     pinClock();
     const fresh = await startStack();
     try {
-      const { user, org } = limiters(client(fresh));
+      const { user, org } = limiters(fresh.limiterClient());
       const check = () => Promise.all([user.limit(`u-${randomUUID()}`), org.limit(`o-${randomUUID()}`)]);
       const results = await check();
       expect(results.map((r) => [r.success, r.remaining])).toEqual([[true, 99], [true, 999]]);
@@ -99,7 +96,7 @@ describe("@upstash/ratelimit on our Upstash client, through the bridge", () => {
 
   it("costs one request per limiter when they are awaited one after the other or use two clients (each batches only its own commands)", async () => {
     pinClock();
-    const shared = limiters(client());
+    const shared = limiters(stack.limiterClient());
     await Promise.all([shared.user.limit("warm"), shared.org.limit("warm")]);
 
     let from = stack.bridge.stats.log.length;
@@ -107,7 +104,7 @@ describe("@upstash/ratelimit on our Upstash client, through the bridge", () => {
     await shared.org.limit(`o-${randomUUID()}`);
     expect(requestsSince(stack.bridge, from)).toEqual([["EVALSHA"], ["EVALSHA"]]);
 
-    const split = limiters(client(), client());
+    const split = limiters(stack.limiterClient(), stack.limiterClient());
     from = stack.bridge.stats.log.length;
     await Promise.all([split.user.limit(`u-${randomUUID()}`), split.org.limit(`o-${randomUUID()}`)]);
     expect(requestsSince(stack.bridge, from)).toEqual([["EVALSHA"], ["EVALSHA"]]);

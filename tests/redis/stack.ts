@@ -2,12 +2,15 @@
 import { Redis, type RedisConfigNodejs } from "@upstash/redis";
 import { startRedisServer, type RedisServerHandle } from "../../dev/redis/redis-server.ts";
 import { startUpstashBridge, type UpstashBridge } from "../../dev/redis/upstash-bridge.ts";
+import { createUpstashClient, type LimiterRedis, type UpstashOptions } from "../../shared/upstash.ts";
 
 export interface Stack {
   redis: RedisServerHandle;
   bridge: UpstashBridge;
   /** A real @upstash/redis client for the bridge (no retries unless asked). */
   client(options?: Partial<RedisConfigNodejs>): Redis;
+  /** The app's Upstash client for the bridge (createUpstashClient), as shared/ratelimit.ts makes it: one network retry after 20 ms. */
+  limiterClient(options?: Partial<UpstashOptions>): LimiterRedis;
   stop(): Promise<void>;
 }
 
@@ -21,6 +24,7 @@ export async function startStack(): Promise<Stack> {
     bridge,
     client: (options = {}) =>
       new Redis({ url: bridge.url, token: TOKEN, retry: false, enableTelemetry: false, ...options }),
+    limiterClient: (options = {}) => createUpstashClient({ url: bridge.url, token: TOKEN, retries: 1, retryDelayMs: 20, ...options }),
     stop: async () => {
       await bridge.close();
       await redis.stop();

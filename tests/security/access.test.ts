@@ -23,7 +23,6 @@ beforeAll(async () => {
 });
 afterAll(() => stop());
 
-
 /** An account with a paid subscription and some recorded usage. */
 async function victim(claims: { sub: string; org?: string; role?: string }) {
   const token = await tokenFor(claims);

@@ -179,6 +179,7 @@ describe('POST usage: timestamps', () => {
       ],
     });
     const rows = await rowsOf(account);
+    expect(rows.map((r) => r.idempotency_key)).toEqual(['unix', 'iso', 'now']);
     expect(rows[0]!.occurred_at.getTime()).toBe(ts * 1000);
     expect(rows[1]!.occurred_at.getTime()).toBe((ts + 60) * 1000);
     expect(rows[2]!.occurred_at.getTime()).toBeGreaterThanOrEqual(Math.floor(before / 1000) * 1000);
