@@ -5,7 +5,7 @@
 import type * as z from './zod.ts';
 import { ApiError, badRequest } from './errors.ts';
 
-export const MAX_JSON_BODY = 64 * 1024;
+const MAX_JSON_BODY = 64 * 1024;
 
 const tooLarge = (limit: number) => new ApiError('PAYLOAD_TOO_LARGE', `Request body exceeds ${limit} bytes`);
 
@@ -29,12 +29,12 @@ export async function readText(req: Request, limit: number): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-export interface FieldProblem {
+interface FieldProblem {
   field: string;
   message: string;
 }
 
-export function problemsOf(error: z.core.$ZodError): FieldProblem[] {
+function problemsOf(error: z.core.$ZodError): FieldProblem[] {
   return error.issues.map((i) => ({
     field: i.path.length ? i.path.join('.') : '(body)',
     message: i.code === 'unrecognized_keys' ? `unknown field(s): ${i.keys.join(', ')}` : i.message,

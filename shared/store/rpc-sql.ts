@@ -40,8 +40,9 @@ export function createSqlRpc(url: string, options: { max?: number; timeoutMs?: n
     backoff: (retries: number) => Math.min(0.05 * (retries - 1), 0.25),
     // Supabase's pooler (transaction mode) does not keep prepared statements.
     prepare: false,
-    // We send and get jsonb only. The array-type lookup postgres.js runs first on every new
-    // connection costs a round trip, and its failure (a reset right then) is an unhandled rejection.
+    // We send jsonb and get json or jsonb (parsed without it). The array-type lookup postgres.js
+    // runs first on every new connection costs a round trip, and its failure (a reset right
+    // then) is an unhandled rejection.
     fetch_types: false,
     onnotice: () => undefined,
   });

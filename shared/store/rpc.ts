@@ -1,6 +1,6 @@
 /**
  * The one thing a database client must do for us: call a billing SQL function with one
- * jsonb argument and return its jsonb result. Two implementations: a SQL driver
+ * jsonb argument and return its result (json or jsonb), parsed. Two implementations: a SQL driver
  * (DATABASE_URL) and supabase-js (SUPABASE_URL); both run the same SQL.
  */
 export interface Rpc {
