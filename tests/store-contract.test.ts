@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../shared/config.ts';
 import { createStore, type Store, type SubscriptionSnapshot } from '../shared/store/index.ts';
+import { QUERY_TIMEOUT_MS } from '../shared/store/rpc.ts';
 import { bothStores } from './helpers/postgrest.ts';
 import { startStack, uid, type Stack } from './helpers/stack.ts';
 
@@ -125,6 +126,17 @@ it('supabase-js really went through rpc', () => {
   expect(both.calls).toContain('billing_apply_event');
   expect(both.calls).toContain('billing_link_customer');
 });
+
+it('supabase that never answers: unavailable once the store\'s deadline passes, not left to hang', async () => {
+  // A server that accepts the request and never answers; fetch gives up only when told to.
+  const silent = ((_: unknown, init?: RequestInit) =>
+    new Promise((_resolve, reject) => init?.signal?.addEventListener('abort', () => reject(init.signal!.reason)))) as typeof fetch;
+  const store = createStore(parseConfig({ SUPABASE_URL: 'http://supabase.local', SUPABASE_SERVICE_ROLE_KEY: 'k' }), silent);
+  const started = performance.now();
+  await expect(store.getAccount('user:x')).rejects.toMatchObject({ name: 'UnavailableError', dependency: 'Database' });
+  expect(performance.now() - started).toBeGreaterThanOrEqual(QUERY_TIMEOUT_MS - 50);
+  expect(performance.now() - started).toBeLessThan(QUERY_TIMEOUT_MS + 2_000);
+}, QUERY_TIMEOUT_MS + 5_000);
 
 it('supabase unreachable is reported as the database being unavailable', async () => {
   const down = createStore(parseConfig({ SUPABASE_URL: 'http://127.0.0.1:1', SUPABASE_SERVICE_ROLE_KEY: 'k' }));

@@ -1,7 +1,7 @@
 /** The Rpc over a plain Postgres connection (postgres.js), for DATABASE_URL. */
 import postgres from 'postgres';
 import { UnavailableError } from '../errors.ts';
-import { assertFunctionName, type Rpc } from './rpc.ts';
+import { assertFunctionName, QUERY_TIMEOUT_MS, type Rpc } from './rpc.ts';
 
 // Errors that mean "the database could not be reached or went away": 503, retry later.
 const CONNECTION_CODES = new Set([
@@ -22,15 +22,7 @@ export function dollarQuoted(text: string): string {
   return `${tag}${text}${tag}`;
 }
 
-/**
- * A store call that takes longer counts as the database being unavailable (503):
- * postgres.js has no query timeout, and never settles a query sent in the turn its
- * connection is reset. A call cut off this way may still commit; every caller's retry is
- * idempotent (webhook events by id, usage by key).
- */
-export const QUERY_TIMEOUT_MS = 5_000;
-
-export function createSqlRpc(url: string, options: { max?: number; timeoutMs?: number } = {}): Rpc {
+export function createSqlRpc(url: string, options: { max?: number } = {}): Rpc {
   const sql = postgres(url, {
     max: options.max ?? 3,
     idle_timeout: 20,
@@ -59,7 +51,7 @@ export function createSqlRpc(url: string, options: { max?: number; timeoutMs?: n
         const deadline = new Promise<never>((_, reject) => {
           timer = setTimeout(
             () => reject(Object.assign(new Error(`${fn} took too long`), { code: 'QUERY_TIMEOUT' })),
-            options.timeoutMs ?? QUERY_TIMEOUT_MS,
+            QUERY_TIMEOUT_MS,
           );
         });
         const rows = await Promise.race([query, deadline]);

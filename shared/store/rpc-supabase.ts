@@ -1,7 +1,7 @@
 /** The Rpc over supabase-js (PostgREST `rpc`), for SUPABASE_URL + SUPABASE_SERVICE_ROLE_KEY. */
 import type { WebSocketLikeConstructor } from '@supabase/realtime-js';
 import { UnavailableError } from '../errors.ts';
-import { assertFunctionName, type Rpc } from './rpc.ts';
+import { assertFunctionName, QUERY_TIMEOUT_MS, type Rpc } from './rpc.ts';
 
 /**
  * We only call `rpc`. supabase-js still builds a realtime client, which on Node 20 demands
@@ -29,7 +29,7 @@ export async function createSupabaseRpc(url: string, serviceRoleKey: string, fet
       assertFunctionName(fn);
       let result;
       try {
-        result = await client.rpc(fn, { p });
+        result = await client.rpc(fn, { p }).abortSignal(AbortSignal.timeout(QUERY_TIMEOUT_MS));
       } catch (err) {
         throw new UnavailableError('Database', { cause: err });
       }

@@ -3,6 +3,14 @@
  * jsonb argument and return its result (json or jsonb), parsed. Two implementations: a SQL driver
  * (DATABASE_URL) and supabase-js (SUPABASE_URL); both run the same SQL.
  */
+/**
+ * A store call that takes longer counts as the database being unavailable (503), with
+ * either client: postgres.js has no query timeout (and never settles a query sent in the
+ * turn its connection is reset), and supabase-js none by default. A call cut off this way
+ * may still commit; every caller's retry is idempotent (webhook events by id, usage by key).
+ */
+export const QUERY_TIMEOUT_MS = 5_000;
+
 export interface Rpc {
   call<T>(fn: string, p: Record<string, unknown>): Promise<T>;
   close(): Promise<void>;
