@@ -18,7 +18,7 @@ import { EVENT_NAME, METER, postUsage, report, SERVICE_KEY } from '../usage/help
 // The Stripe side and the checks on it are the whole suite's; usage is posted and reported
 // as the usage tests do it.
 export { checkedOut, expectSubscriptionsMatchStripe, signedWebhook, type StripeSide } from '../helpers/stripe.ts';
-export { EVENT_NAME, METER, minute, postUsage, report, SERVICE_KEY } from '../usage/helpers.ts';
+export { minute, postUsage, report } from '../usage/helpers.ts';
 
 export interface FaultStack {
   stack: Stack;
@@ -58,6 +58,10 @@ export async function startFaultStack(env: Record<string, string | undefined> = 
 
 export const sessionIdOf = checkoutSessionIdOf;
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The double's customers made for `account` (by the metadata checkout gives them). */
+export const customersOf = (s: StripeSide, account: string) =>
+  [...s.double.state.customers.values()].filter((c) => c.metadata?.['account_id'] === account);
 
 /** Every customer link we hold names a customer the double has (no link without a customer). */
 export async function expectLinksAreRealCustomers(stack: Stack, s: StripeSide): Promise<void> {
@@ -117,6 +121,7 @@ export function captureWarnings(): { lines: LogLine[]; events(): string[]; resto
 export function expectError(res: Call, path: string, status: number, code: string, message?: string | RegExp): void {
   expect(res.status, `${path}: ${res.text}`).toBe(status);
   const requestId = res.headers.get('x-request-id');
+  expect(requestId, path).toMatch(/\S/);
   if (path.startsWith('/api/billing/')) {
     expect(res.body).toMatchObject({ success: false, data: null, error: { code, requestId } });
     if (message) expect(res.body.error.message).toMatch(message);
@@ -147,7 +152,7 @@ export async function recordUsage(records: Array<{ accountId: string; quantity: 
  * answer to the first request matching `method` and `path` comes back (the server did the
  * work; the client never hears of it).
  */
-export function loseAnswerTo(method: string, path: RegExp): DropPredicate {
+function loseAnswerTo(method: string, path: RegExp): DropPredicate {
   const asked = new Set<number>();
   return (chunk) => {
     if (chunk.direction === 'up') {

@@ -17,7 +17,9 @@ import { config } from '../../shared/config.ts';
 import { UnavailableError } from '../../shared/errors.ts';
 import { getStore } from '../../shared/store/index.ts';
 import { call, tokenFor, uid, type Call, type Stack } from '../helpers/stack.ts';
-import { checkedOut, expectError, expectSubscriptionsMatchStripe, SERVICE_KEY, signedWebhook, sleep, startFaultStack, type FaultStack, type StripeSide } from './helpers.ts';
+import {
+  checkedOut, expectError, expectSubscriptionsMatchStripe, postUsage, signedWebhook, sleep, startFaultStack, type FaultStack, type StripeSide,
+} from './helpers.ts';
 
 let f: FaultStack;
 let stack: Stack;
@@ -56,7 +58,7 @@ describe('Postgres slow', () => {
       ['GET usage', () => call(usage, 'GET', '/api/billing/usage', { token: member.token }), 200],
       ['POST checkout', async () => call(checkout, 'POST', '/api/stripe/checkout', { token: await tokenFor({ sub: uid('u') }) }), 200],
       ['POST portal', () => call(portal, 'POST', '/api/billing/portal', { token: member.token }), 200],
-      ['POST usage', () => call(usage, 'POST', '/api/stripe/usage', { body: { accountId: account, quantity: 1, idempotencyKey: 'k' }, headers: { authorization: `Bearer ${SERVICE_KEY}` } }), 200],
+      ['POST usage', () => postUsage({ accountId: account, quantity: 1, idempotencyKey: 'k' }), 200],
       ['POST webhook', () => signedWebhook(s, c.eventOf('checkout.session.completed')), 200],
     ];
     const results = await Promise.all(cases.map(async ([name, run, status]) => {
@@ -85,7 +87,7 @@ describe('Postgres slow', () => {
     const [hook, read, post] = await Promise.all([
       signedWebhook(s, event),
       call(subscription, 'GET', '/api/billing/subscription', { token: member.token }),
-      call(usage, 'POST', '/api/stripe/usage', { body: { accountId: `user:${uid('u')}`, quantity: 1, idempotencyKey: 'k' }, headers: { authorization: `Bearer ${SERVICE_KEY}` } }),
+      postUsage({ accountId: `user:${uid('u')}`, quantity: 1, idempotencyKey: 'k' }),
     ]);
     const ms = performance.now() - started;
     expectError(hook, '/api/stripe/webhook', 503, 'SERVICE_UNAVAILABLE');
@@ -102,7 +104,7 @@ describe('Postgres slow', () => {
 
   // Without a deadline, a request queued behind the pool's connections (DATABASE_POOL_MAX, 3)
   // would wait for their connect_timeout, then for its own: 10 s here, 20 s seen under load.
-  // The deadline on every store call (QUERY_TIMEOUT_MS in shared/store/rpc-sql.ts) counts from
+  // The deadline on every store call (QUERY_TIMEOUT_MS in shared/store/rpc.ts) counts from
   // the call, queueing included, so each answers 503 within it.
   it('new connections never answered, more requests than pooled connections: every one answers 503 before the function\'s time limit', async () => {
     const c = await checkedOut(s, { deliver: false });
@@ -118,7 +120,7 @@ describe('Postgres slow', () => {
       call(usage, 'GET', '/api/stripe/usage', { token: member.token }),
       call(checkout, 'POST', '/api/stripe/checkout', { token }),
       call(portal, 'POST', '/api/stripe/portal', { token: member.token }),
-      call(usage, 'POST', '/api/stripe/usage', { body: { accountId: `user:${uid('u')}`, quantity: 1, idempotencyKey: 'k' }, headers: { authorization: `Bearer ${SERVICE_KEY}` } }),
+      postUsage({ accountId: `user:${uid('u')}`, quantity: 1, idempotencyKey: 'k' }),
     ].map(async (pending) => {
       const res = await within(FUNCTION_LIMIT_MS, pending);
       return res === 'no answer' ? res : { status: res.status, inTime: performance.now() - started < FUNCTION_LIMIT_MS };
@@ -134,9 +136,7 @@ describe('Postgres slow', () => {
     // Warm the pool, then lose every byte both ways without closing anything.
     expect((await call(subscription, 'GET', '/api/stripe/subscription', { token: member.token })).status).toBe(200);
     await f.pg.setDown(true, 'blackhole');
-    const res = await within(FUNCTION_LIMIT_MS, call(usage, 'POST', '/api/stripe/usage', {
-      body: { accountId: `user:${uid('u')}`, quantity: 1, idempotencyKey: 'k' }, headers: { authorization: `Bearer ${SERVICE_KEY}` },
-    }));
+    const res = await within(FUNCTION_LIMIT_MS, postUsage({ accountId: `user:${uid('u')}`, quantity: 1, idempotencyKey: 'k' }));
     expect(res === 'no answer' ? res : res.status).toBe(503);
   }, 20_000);
 });

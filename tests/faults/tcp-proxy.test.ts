@@ -1,5 +1,6 @@
 /** dev/tcp-proxy.ts itself, against a small TCP echo server: what each fault looks like to a client. */
 import net from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startTcpProxy, type TcpProxy } from '../../dev/tcp-proxy.ts';
 
@@ -63,8 +64,6 @@ function connect(): Client {
     }),
   };
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('tcp proxy', () => {
   it('forwards both ways and rewrites URLs to itself', async () => {
@@ -154,6 +153,7 @@ describe('tcp proxy', () => {
     // b is untouched; then dropped on its own.
     b.socket.write('still');
     expect(await b.read(9)).toBe('pongstill');
+    expect(proxy.connections()).toHaveLength(1);
     const [bId] = proxy.connections().map((x) => x.id);
     expect(proxy.drop(bId!)).toBe(true);
     expect(await b.ended).toBe('ECONNRESET');

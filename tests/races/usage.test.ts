@@ -75,17 +75,27 @@ describe('usage arriving while reporters run', () => {
   it('every record goes out in exactly one batch; Stripe ends with exactly the ledger', async () => {
     const accounts = await Promise.all([1, 2, 3, 4].map((i) => linkedAccount(s, i % 2 ? 'user' : 'organization')));
     let writing = true;
+    // Every record sent, and how many records the answers named as duplicates.
+    const sent: Array<{ accountId: string; idempotencyKey: string; quantity: number }> = [];
+    let answeredDuplicates = 0;
     const writers = Promise.all([0, 1, 2].map(async (w) => {
       for (let n = 0; n < 12; n++) {
-        // Each writer re-sends part of what another sent (as a retrying ingestion service would).
-        const records = accounts.flatMap((a, i) => [0, 1, 2].map((j) => ({
-          accountId: a.accountId,
-          idempotencyKey: `w${(w + (j === 2 ? 1 : 0)) % 3}-n${n}-a${i}-r${j}`,
-          quantity: 1 + ((n + i + j) % 5),
-          timestamp: minute(8 - (n % 6)) + w * 7 + j,
-        })));
+        // Each writer sends two records of its own per account, and re-sends the first of
+        // the next writer's (as a retrying ingestion service would: same key, same record).
+        const records = accounts.flatMap((a, i) => [0, 1, 2].map((j) => {
+          const owner = (w + (j === 2 ? 1 : 0)) % 3;
+          const r = j === 2 ? 0 : j;
+          return {
+            accountId: a.accountId,
+            idempotencyKey: `w${owner}-n${n}-a${i}-r${r}`,
+            quantity: 1 + ((n + i + r) % 5),
+            timestamp: minute(8 - (n % 6)) + owner * 7 + r,
+          };
+        }));
         const res = await postUsage({ records });
         expect(res.status, res.text).toBe(200);
+        sent.push(...records);
+        answeredDuplicates += (res.body.duplicates as unknown[]).length;
       }
     })).finally(() => {
       writing = false;
@@ -97,9 +107,28 @@ describe('usage arriving while reporters run', () => {
     }));
     await writers;
     const runs = (await reporters).flat();
-    expect(runs.every((r) => r.failed === 0 && r.stopped !== 'store_error')).toBe(true);
+    expect(runs.filter((r) => r.failed || r.stopped === 'store_error')).toEqual([]);
     expect(runs.reduce((n, r) => n + r.duplicates, 0)).toBe(0);
     await reportAll();
+
+    // What the ledger must hold, from the records sent: each key once, with its quantity
+    // (every copy of a key has the same quantity, so which copy was taken does not matter).
+    const distinct = new Map<string, number>();
+    for (const r of sent) {
+      const id = `${r.accountId}|${r.idempotencyKey}`;
+      expect(distinct.get(id) ?? r.quantity, id).toBe(r.quantity);
+      distinct.set(id, r.quantity);
+    }
+    const resent = sent.length - distinct.size;
+    expect(resent).toBeGreaterThan(0);
+    // Every re-sent record (its key already taken, by another writer's batch) was answered as a duplicate.
+    expect(answeredDuplicates).toBe(resent);
+    const expectedSum = [...distinct.values()].reduce((n, q) => n + q, 0);
+
+    const rows = await stack.sql<{ account_id: string; idempotency_key: string; quantity: string }[]>`
+      select account_id, idempotency_key, quantity::text from billing_usage_records where account_id = any(${accounts.map((a) => a.accountId)})`;
+    expect(rows).toHaveLength(distinct.size);
+    expect(new Map(rows.map((row) => [`${row.account_id}|${row.idempotency_key}`, Number(row.quantity)]))).toEqual(distinct);
 
     const [check] = await stack.sql<{ records_unbatched: number; batch_sum: string; record_sum: string; mismatched: number }[]>`
       with mine as (select r.* from billing_usage_records r where r.account_id = any(${accounts.map((a) => a.accountId)}))
@@ -109,7 +138,8 @@ describe('usage arriving while reporters run', () => {
              (select count(*)::int from billing_usage_batches b
                where b.account_id = any(${accounts.map((a) => a.accountId)})
                  and b.quantity <> (select sum(quantity) from mine where batch_id = b.id)) as mismatched`;
-    expect(check).toEqual({ records_unbatched: 0, batch_sum: check!.record_sum, record_sum: check!.record_sum, mismatched: 0 });
+    expect(Number(check!.record_sum)).toBe(expectedSum);
+    expect(check).toEqual({ records_unbatched: 0, batch_sum: String(expectedSum), record_sum: String(expectedSum), mismatched: 0 });
     const ids = s.double.state.meterEvents.map((e) => e.identifier);
     expect(new Set(ids).size).toBe(ids.length);
     await expectLedgerMatchesStripe(stack, s);

@@ -51,8 +51,9 @@ describe('copies of one event while the first copy loses its connection', () => 
         expect(f.pg.drop(carriers[0]!)).toBe(true);
         first = await firstCall;
         await backendGone(stack, firstPid);
-        // One of the others now holds the event row and waits on the same lock.
-        await waitingOnLock(stack, 'billing_apply_event', 1);
+        // One of the others now holds the event row and waits on the same lock; the other
+        // two wait on it (all three waiting: none is still running on its own).
+        expect(await waitingOnLock(stack, 'billing_apply_event', 3)).toHaveLength(3);
         await lock.release();
         others = await Promise.all(otherCalls);
       } finally {
