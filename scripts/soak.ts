@@ -26,9 +26,8 @@
  * answer or mismatch.
  */
 import { toRequest } from '../dev/serve.ts';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, type ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -45,7 +44,6 @@ const { values: args } = parseArgs({
     'report-every': { type: 'string', default: '3' },
     // Internal: the app child.
     serve: { type: 'boolean', default: false },
-    port: { type: 'string' },
   },
 });
 
@@ -89,9 +87,7 @@ async function serveApp(): Promise<void> {
       running = null;
     });
   };
-  const every = Number(process.env.SOAK_REPORT_EVERY_S ?? 3) * 1000;
-  const timer = setInterval(tick, every);
-
+  const timer = setInterval(tick, Number(args['report-every']) * 1000);
 
   const sendJson = (res: ServerResponse, status: number, body: unknown) => {
     res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
@@ -129,7 +125,7 @@ async function serveApp(): Promise<void> {
     }
   });
   server.keepAliveTimeout = 30_000;
-  await new Promise<void>((r) => server.listen(Number(args.port ?? 0), '127.0.0.1', r));
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   console.log(JSON.stringify({ listening: (server.address() as { port: number }).port }));
   const stop = () => {
     clearInterval(timer);
@@ -148,7 +144,6 @@ type Kind =
   | 'POST checkout' | 'POST portal' | 'expected 4xx';
 
 interface KindStats {
-  sent: number;
   ok: number;
   expected4xx: number;
   unexpected: number;
@@ -184,7 +179,7 @@ async function main(): Promise<void> {
   const { signDevToken } = await import('../dev/token.ts');
   const { migrate } = await import('./migrate.ts');
   const { childEnv } = await import('./bench/services.ts');
-  const { percentile, round, sleep } = await import('./bench/util.ts');
+  const { percentile, round, sleep, startChild } = await import('./bench/util.ts');
 
   if (!findRedisServer()) {
     console.error('soak: redis-server is not on PATH (Debian: apt-get install redis-server)');
@@ -192,12 +187,10 @@ async function main(): Promise<void> {
   }
 
   const stops: Array<() => Promise<unknown>> = [];
-  const children: ChildProcess[] = [];
   let cleaned = false;
   const cleanup = async () => {
     if (cleaned) return;
     cleaned = true;
-    for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
     for (const s of stops.reverse()) await s().catch((err) => console.error('soak: cleanup:', err));
   };
   process.on('SIGINT', () => void cleanup().then(() => process.exit(130)));
@@ -217,9 +210,7 @@ async function main(): Promise<void> {
     stops.push(() => redis.stop());
     const bridge = await startUpstashBridge({ redisUrl: redis.url, token: 'soak-token' });
     stops.push(() => bridge.close());
-    const appPort = await freePort();
-    const appUrl = `http://127.0.0.1:${appPort}`;
-    const double = await startStripeDouble({ port: 0, webhook: { url: `${appUrl}/api/stripe/webhook`, secret: WEBHOOK_SECRET } });
+    const double = await startStripeDouble({ port: 0 });
     stops.push(() => double.close());
 
     // The app, in its own process.
@@ -242,16 +233,19 @@ async function main(): Promise<void> {
       STRIPE_METER_EVENT_NAME: double.seed.meterEventName,
       BILLING_SERVICE_KEY: SERVICE_KEY,
       USAGE_REPORT_WINDOW_SECONDS: '60',
-      SOAK_REPORT_EVERY_S: args['report-every'],
     });
-    const app = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', fileURLToPath(import.meta.url), '--serve', '--port', String(appPort)], {
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    children.push(app);
+    const app = await startChild<{ listening: number }>(
+      process.execPath,
+      ['--expose-gc', '--import', 'tsx', fileURLToPath(import.meta.url), '--serve', '--report-every', String(args['report-every'])],
+      { env },
+    );
+    stops.push(() => app.stop());
+    const appUrl = `http://127.0.0.1:${app.ready.listening}`;
+    double.setWebhook({ url: `${appUrl}/api/stripe/webhook`, secret: WEBHOOK_SECRET });
+    // The app logs JSON lines on stderr: warnings and errors are counted by event.
     const appLog = { warn: new Map<string, number>(), error: new Map<string, number>(), samples: [] as string[] };
     let stderrBuf = '';
-    app.stderr!.on('data', (d: Buffer) => {
+    app.child.stderr!.on('data', (d: Buffer) => {
       stderrBuf += d.toString();
       let nl: number;
       while ((nl = stderrBuf.indexOf('\n')) >= 0) {
@@ -265,20 +259,6 @@ async function main(): Promise<void> {
         } catch {
           if (line.trim() && appLog.samples.length < 5) appLog.samples.push(line.slice(0, 300));
         }
-      }
-    });
-    await new Promise<void>((resolve, reject) => {
-      let out = '';
-      app.stdout!.on('data', (d: Buffer) => {
-        out += d.toString();
-        if (out.includes('"listening"')) resolve();
-      });
-      app.once('exit', (code) => reject(new Error(`app exited (${code}) before listening: ${stderrBuf.slice(0, 500)}`)));
-    });
-    stops.push(async () => {
-      if (app.exitCode === null) {
-        app.kill('SIGTERM');
-        await new Promise((r) => app.once('exit', r));
       }
     });
 
@@ -313,11 +293,11 @@ async function main(): Promise<void> {
     const stats = new Map<Kind, KindStats>();
     const statsOf = (k: Kind) => {
       let s = stats.get(k);
-      if (!s) stats.set(k, (s = { sent: 0, ok: 0, expected4xx: 0, unexpected: 0, latencies: [] }));
+      if (!s) stats.set(k, (s = { ok: 0, expected4xx: 0, unexpected: 0, latencies: [] }));
       return s;
     };
     const unexpected: string[] = [];
-    const side = { checkoutsCompleted: 0, abandoned: 0, replayedSessions: 0, lifecycleChanges: 0, sideErrors: 0 };
+    const side = { checkoutsCompleted: 0, abandoned: 0, replayedSessions: 0, lifecycleChanges: 0 };
     const sideErrors: string[] = [];
     const sentBatches: Array<{ records: unknown[] }> = [];
     let seq = 0;
@@ -331,7 +311,6 @@ async function main(): Promise<void> {
     /** One HTTP request to the app, checked against what it should answer. */
     const request = async (kind: Kind, method: string, path: string, opts: { token?: string; service?: boolean; body?: unknown }, expect: (status: number, body: any) => 'ok' | 'expected4xx' | string) => {
       const s = statsOf(kind);
-      s.sent++;
       const headers: Record<string, string> = {};
       if (opts.token) headers.authorization = `Bearer ${opts.token}`;
       if (opts.service) headers.authorization = `Bearer ${SERVICE_KEY}`;
@@ -371,7 +350,8 @@ async function main(): Promise<void> {
 
     /** Starts a checkout, completes it at the double (its webhooks reach the app), and remembers the subscription. */
     const checkoutFlow = async () => {
-      const a = pick(free().length ? free() : accounts.filter((x) => !x.busy));
+      const idle = free();
+      const a = pick(idle.length ? idle : accounts.filter((x) => !x.busy));
       if (!a) return;
       a.busy = true;
       try {
@@ -393,17 +373,11 @@ async function main(): Promise<void> {
         if (rnd() < 0.85) {
           const done = await double.actions.completeCheckout(sessionId);
           side.checkoutsCompleted++;
-          const bad = done.deliveries.filter((x) => x.status !== 200);
-          if (bad.length) {
-            side.sideErrors++;
-            sideErrors.push(`completeCheckout ${sessionId}: deliveries ${bad.map((x) => `${x.type}=${x.status}`).join(', ')}`);
-          }
           a.subscription = done.subscription.id;
         } else {
           side.abandoned++;
         }
       } catch (err) {
-        side.sideErrors++;
         sideErrors.push(`checkout flow: ${String(err)}`);
       } finally {
         a.busy = false;
@@ -417,25 +391,19 @@ async function main(): Promise<void> {
       a.busy = true;
       try {
         const sub = double.state.subscriptions.get(a.subscription!);
-        let result;
         if (!sub || sub.status === 'canceled') {
           a.subscription = null;
           return;
         }
+        // Deliveries that fail are counted once, at the end (every one is in double.deliveries).
         const r = rnd();
-        if (r < 0.45) result = await double.actions.scheduleCancel(sub.id, !sub.cancel_at_period_end);
+        if (r < 0.45) await double.actions.scheduleCancel(sub.id, !sub.cancel_at_period_end);
         else if (r < 0.6) {
-          result = await double.actions.cancelNow(sub.id);
+          await double.actions.cancelNow(sub.id);
           a.subscription = null;
-        } else result = await double.actions.scheduleCancel(sub.id, false);
+        } else await double.actions.scheduleCancel(sub.id, false);
         side.lifecycleChanges++;
-        const bad = result.deliveries.filter((x) => x.status !== 200);
-        if (bad.length) {
-          side.sideErrors++;
-          sideErrors.push(`lifecycle ${sub.id}: deliveries ${bad.map((x) => `${x.type}=${x.status}`).join(', ')}`);
-        }
       } catch (err) {
-        side.sideErrors++;
         sideErrors.push(`lifecycle: ${String(err)}`);
       } finally {
         a.busy = false;
@@ -446,17 +414,19 @@ async function main(): Promise<void> {
       if (sentBatches.length && rnd() < 0.1) {
         // The ingestion service retries a batch it already sent: every record is a duplicate.
         const again = pick(sentBatches);
-        await request('POST usage (re-sent)', 'POST', `/api/${dialect()}/usage`, { service: true, body: again }, (st, b) => {
-          const body = b?.data ?? b;
+        const d = dialect();
+        await request('POST usage (re-sent)', 'POST', `/api/${d}/usage`, { service: true, body: again }, (st, b) => {
+          const body = data(d, b);
           return st === 200 && body?.accepted === 0 && body?.duplicates?.length === again.records.length ? 'ok' : 'wanted 200, all duplicates';
         });
         return;
       }
       const n = 1 + Math.floor(rnd() * 50);
       const now = Math.floor(Date.now() / 1000);
+      const paying = subscribed();
       const records = Array.from({ length: n }, () => ({
         // Mostly accounts that pay (they use the product), some that never subscribed (kept pending).
-        accountId: (rnd() < 0.7 && subscribed().length ? pick(subscribed()) : anyAccount()).id,
+        accountId: (rnd() < 0.7 && paying.length ? pick(paying) : anyAccount()).id,
         quantity: 1 + Math.floor(rnd() * 20),
         idempotencyKey: `soak-${process.pid}-${seq++}`,
         timestamp: now - Math.floor(rnd() * 300),
@@ -483,7 +453,7 @@ async function main(): Promise<void> {
         const org = pick(orgs);
         await request('expected 4xx', 'POST', '/api/stripe/checkout', { token: org.memberToken! }, (st, b) => (st === 403 && errorCode(b) === 'FORBIDDEN' ? 'expected4xx' : 'wanted 403'));
       } else {
-        const a = pick(accounts.filter((x) => !x.subscription && !x.busy && x.id.startsWith('user:')));
+        const a = pick(users.filter((x) => !x.subscription && !x.busy));
         if (!a) return;
         // No customer yet (or never subscribed): no portal. A concurrent checkout could change that: skip busy ones.
         await request('expected 4xx', 'POST', '/api/billing/portal', { token: a.token }, (st, b) => {
@@ -542,7 +512,6 @@ async function main(): Promise<void> {
       if (wait > 1) await sleep(wait);
       else if (wait < -100) late++;
       const p = one().catch((err) => {
-        side.sideErrors++;
         sideErrors.push(`generator: ${String(err)}`);
       });
       inFlight.add(p);
@@ -584,9 +553,9 @@ async function main(): Promise<void> {
     for (const x of failedDeliveries.slice(0, 5)) problems.push(`webhook ${x.type} ${x.eventId} answered ${x.status}`);
 
     const stripe = new Stripe('sk_test_soak', { ...double.clientConfig, maxNetworkRetries: 0 });
-    const ledger = await sql<{ customer: string; recorded: string; reported: string; records: number }[]>`
+    const ledger = await sql<{ customer: string; recorded: string; reported: string }[]>`
       select a.stripe_customer_id as customer, sum(r.quantity)::text as recorded,
-             coalesce(sum(r.quantity) filter (where b.status = 'reported'), 0)::text as reported, count(*)::int as records
+             coalesce(sum(r.quantity) filter (where b.status = 'reported'), 0)::text as reported
       from billing_usage_records r
       join billing_accounts a on a.id = r.account_id and a.stripe_customer_id is not null
       left join billing_usage_batches b on b.id = r.batch_id
@@ -619,12 +588,12 @@ async function main(): Promise<void> {
     const line = (cols: Array<string | number>, widths: number[]) => cols.map((c, i) => (i === 0 ? String(c).padEnd(widths[i]!) : String(c).padStart(widths[i]!))).join('  ');
     const widths = [26, 6, 6, 9, 10, 8, 8];
     say('');
-    say(`traffic: ${round(trafficMs / 1000)} s, ${total} operations on schedule, ${sum((s) => s.sent)} of them requests to the app (${round(sum((s) => s.sent) / (trafficMs / 1000))}/s; the rest are changes made at Stripe), max in flight ${maxInFlight}, started late (>100 ms) ${late}`);
+    say(`traffic: ${round(trafficMs / 1000)} s, ${total} operations on schedule, ${sum((s) => s.latencies.length)} of them requests to the app (${round(sum((s) => s.latencies.length) / (trafficMs / 1000))}/s; the rest are changes made at Stripe), max in flight ${maxInFlight}, started late (>100 ms) ${late}`);
     say(line(['kind', 'sent', 'ok', '4xx(exp)', 'unexpected', 'p50 ms', 'p99 ms'], widths));
-    for (const [kind, s] of [...stats.entries()].filter(([, s]) => s.sent > 0)) {
-      say(line([kind, s.sent, s.ok, s.expected4xx, s.unexpected, round(percentile(s.latencies, 0.5)), round(percentile(s.latencies, 0.99))], widths));
+    for (const [kind, s] of [...stats.entries()].filter(([, s]) => s.latencies.length > 0)) {
+      say(line([kind, s.latencies.length, s.ok, s.expected4xx, s.unexpected, round(percentile(s.latencies, 0.5)), round(percentile(s.latencies, 0.99))], widths));
     }
-    say(line(['all', sum((s) => s.sent), sum((s) => s.ok), sum((s) => s.expected4xx), sum((s) => s.unexpected), round(percentile(allLatencies, 0.5)), round(percentile(allLatencies, 0.99))], widths));
+    say(line(['all', sum((s) => s.latencies.length), sum((s) => s.ok), sum((s) => s.expected4xx), sum((s) => s.unexpected), round(percentile(allLatencies, 0.5)), round(percentile(allLatencies, 0.99))], widths));
     say('');
     say(`at Stripe: ${side.checkoutsCompleted} checkouts completed, ${side.abandoned} left open, ${side.replayedSessions} answered with an earlier session (30 s double-click window), ${side.lifecycleChanges} subscription changes; ${deliveries.length} webhooks delivered, ${failedDeliveries.length} not answered 200`);
     say(`usage reporter: ${reporter.runs} runs, ${reporter.reported} batches reported (${reporter.duplicates} already at Stripe), ${reporter.deferred} deferred, ${reporter.failed} failed, ${reporter.stripeCalls} Stripe calls, ${reporter.errors} errors`);
@@ -638,8 +607,8 @@ async function main(): Promise<void> {
     for (const e of sideErrors.slice(0, 10)) say(`SIDE ERROR ${e}`);
     for (const p of problems.slice(0, 20)) say(`MISMATCH ${p}`);
     if (appLog.error.size) for (const sample of appLog.samples) say(`APP LOG ${sample}`);
-    const failed = sum((s) => s.unexpected) + side.sideErrors + problems.length + (appLog.error.get('unhandled_error') ?? 0);
-    say(failed ? `FAILED: ${sum((s) => s.unexpected)} unexpected answers, ${side.sideErrors} side errors, ${problems.length} mismatches` : 'OK: no unexpected answers, state consistent with Stripe');
+    const failed = sum((s) => s.unexpected) + sideErrors.length + problems.length + (appLog.error.get('unhandled_error') ?? 0);
+    say(failed ? `FAILED: ${sum((s) => s.unexpected)} unexpected answers, ${sideErrors.length} side errors, ${problems.length} mismatches` : 'OK: no unexpected answers, state consistent with Stripe');
     await cleanup();
     process.exit(failed ? 1 : 0);
   } catch (err) {
