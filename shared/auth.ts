@@ -5,6 +5,7 @@
  * 401 with `WWW-Authenticate: Bearer`, so callers learn nothing about why.
  */
 import { createRemoteJWKSet, jwtVerify, type JWTPayload, type JWTVerifyOptions } from 'jose';
+import { orgAccountId, userAccountId, type AccountKind } from './account-id.ts';
 import type { Config } from './config.ts';
 import { ApiError, unauthorized } from './errors.ts';
 
@@ -15,11 +16,8 @@ export interface Principal {
   role: string | undefined;
   /** The billing account: the organization when there is one, otherwise the user. */
   accountId: string;
-  accountKind: 'user' | 'organization';
+  accountKind: AccountKind;
 }
-
-const userAccountId = (userId: string) => `user:${userId}`;
-const orgAccountId = (orgId: string) => `org:${orgId}`;
 
 type Verify = (token: string, options: JWTVerifyOptions) => Promise<JWTPayload>;
 

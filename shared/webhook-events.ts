@@ -10,6 +10,7 @@
  * state converges to Stripe's. Cost per event: one Stripe GET and one database
  * transaction (the event record, the customer link and the snapshot, together).
  */
+import { accountKindOf } from './account-id.ts';
 import type { Config } from './config.ts';
 import type { CustomerLink, EventRecord, Store, SubscriptionSnapshot } from './store/index.ts';
 import type { Stripe } from './stripe.ts';
@@ -48,7 +49,7 @@ const HANDLED = new Set<string>([
 /** Only account ids of the kinds we mint ('user:<id>', 'org:<id>') are linked; anything else in metadata is ignored. */
 function accountLink(accountId: string | null | undefined, customerId: string | null): CustomerLink | null {
   if (!accountId || !customerId) return null;
-  const kind = accountId.startsWith('org:') ? 'organization' : accountId.startsWith('user:') ? 'user' : null;
+  const kind = accountKindOf(accountId);
   return kind && { account_id: accountId, kind, customer_id: customerId };
 }
 

@@ -1,7 +1,9 @@
-/** Rows as the billing SQL functions return them (to_jsonb of the tables). */
+import type { AccountKind } from '../account-id.ts';
+
+/** Rows as the billing SQL functions return them (the tables' rows as JSON). */
 export interface AccountRow {
   id: string;
-  kind: 'user' | 'organization';
+  kind: AccountKind;
   stripe_customer_id: string | null;
   created_at: string;
   updated_at: string;
@@ -41,7 +43,7 @@ export interface AccountView {
 
 export interface CustomerLink {
   account_id: string;
-  kind: 'user' | 'organization';
+  kind: AccountKind;
   customer_id: string;
 }
 

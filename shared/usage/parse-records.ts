@@ -27,7 +27,7 @@ const printable = /^[\x21-\x7e][\x20-\x7e]*$/;
 const need = (kind: string) => ({ error: (i: { input?: unknown }) => (i.input === undefined ? 'is required' : `must be ${kind}`) });
 
 const Record = z.strictObject({
-  // As shared/auth.ts mints them: 'user:<sub>' or 'org:<org id>'.
+  // As shared/account-id.ts mints them: 'user:<sub>' or 'org:<org id>'.
   accountId: z
     .string(need('a string'))
     .check(z.maxLength(300), z.regex(/^(user|org):[^\u0000-\u001f\u007f]+$/, 'must be user:<id> or org:<id>')),
