@@ -1,8 +1,9 @@
 /**
  * The benchmark's own instruments (scripts/bench), checked fast and without services: the
- * delay proxy costs one delay per request/response exchange (not per chunk, not per
- * direction), the load generator's response parser frames what node's server sends, and
- * the usage benchmark's output is read. The benchmarks themselves are run by `npm run bench`.
+ * delay the round-trip benchmark puts on every dependency (dev/tcp-proxy.ts's setDelay)
+ * costs one delay per request/response exchange (not per chunk, not per direction), the
+ * load generator's response parser frames what node's server sends, and the usage
+ * benchmark's output is read. The benchmarks themselves are run by `npm run bench`.
  */
 import { createServer as createHttpServer, request } from 'node:http';
 import { createServer, type Server } from 'node:net';
