@@ -1,7 +1,8 @@
 /**
  * Bearer JWT authentication with jose. HS256 with a shared secret (Supabase's legacy JWT
- * secret) or asymmetric keys from a JWKS URL; algorithms are pinned, `exp` and `sub` are
- * required, issuer and audience are checked when configured. Every failure is the same
+ * secret) or asymmetric keys from a JWKS URL; algorithms are pinned, `exp` and the user id
+ * (`sub`, or the claim JWT_USER_ID_CLAIM names) are required, issuer and audience are checked
+ * when configured. Every failure is the same
  * 401 with `WWW-Authenticate: Bearer`, so callers learn nothing about why.
  */
 import { createRemoteJWKSet, jwtVerify, type JWTPayload, type JWTVerifyOptions } from 'jose';
@@ -67,7 +68,7 @@ async function verifiedPayload(v: Verifier, token: string, cfg: Config): Promise
   v.verified.delete(token);
   const payload = await v.verify(token, {
     algorithms: v.algorithms,
-    requiredClaims: ['exp', 'sub'],
+    requiredClaims: ['exp', cfg.JWT_USER_ID_CLAIM],
     ...(cfg.JWT_ISSUER ? { issuer: cfg.JWT_ISSUER } : {}),
     ...(cfg.JWT_AUDIENCE ? { audience: cfg.JWT_AUDIENCE } : {}),
   });
@@ -84,6 +85,15 @@ async function verifiedPayload(v: Verifier, token: string, cfg: Config): Promise
  */
 const usableId = (v: unknown): v is string =>
   typeof v === 'string' && v.length > 0 && v.length <= 255 && !/[\u0000-\u001f\u007f]|\p{Cs}/u.test(v);
+
+/**
+ * The email goes to Stripe (the customer's email, checkout metadata): at most 254 characters
+ * (RFC 5321), one @, no spaces, control characters or lone surrogates (stripe-node cannot
+ * encode those). Anything else is dropped, not refused: the user can still pay, Checkout
+ * asks for the email itself.
+ */
+const usableEmail = (v: unknown): string | undefined =>
+  typeof v === 'string' && v.length <= 254 && /^[^@\s]+@[^@\s]+$/.test(v) && usableId(v) ? v : undefined;
 
 function claim(payload: JWTPayload, name: string): string | undefined {
   // Supabase keeps custom claims the user cannot edit in app_metadata.
@@ -105,13 +115,15 @@ export async function authenticate(req: Request, cfg: Config): Promise<Principal
   } catch {
     throw unauthorized('Invalid authentication token');
   }
-  const userId = payload.sub;
+  // Top-level only: a user id the user can edit (Supabase's user_metadata) must never name the account.
+  const rawId = payload[cfg.JWT_USER_ID_CLAIM];
+  // Some auth libraries issue numeric ids ({ id: 42 }); they name the same user as "42".
+  const userId = typeof rawId === 'number' && Number.isSafeInteger(rawId) ? String(rawId) : rawId;
   if (!usableId(userId)) throw unauthorized('Invalid authentication token');
   const orgId = claim(payload, cfg.JWT_ORG_CLAIM);
-  const email = typeof payload['email'] === 'string' ? payload['email'] : undefined;
   return {
     userId,
-    email,
+    email: usableEmail(payload['email']),
     orgId,
     role: claim(payload, cfg.JWT_ROLE_CLAIM),
     accountId: orgId ? orgAccountId(orgId) : userAccountId(userId),

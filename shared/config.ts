@@ -73,6 +73,8 @@ const settings = {
   JWT_JWKS_URL: optional(url),
   JWT_ISSUER: optional(text),
   JWT_AUDIENCE: optional(text),
+  /** The claim that names the user: `sub` (Supabase, Auth0, Clerk), or e.g. `id` for apps that sign `{ id, email }`. */
+  JWT_USER_ID_CLAIM: withDefault(matching(/^[A-Za-z_][\w.:-]{0,63}$/, 'must be a claim name such as sub or id'), 'sub'),
   JWT_ORG_CLAIM: withDefault(text, 'org_id'),
   JWT_ROLE_CLAIM: withDefault(text, 'org_role'),
   BILLING_MANAGER_ROLES: withDefault(list, ['owner', 'admin']),
