@@ -6,7 +6,7 @@
  * 401 with `WWW-Authenticate: Bearer`, so callers learn nothing about why.
  */
 import { createRemoteJWKSet, jwtVerify, type JWTPayload, type JWTVerifyOptions } from 'jose';
-import { orgAccountId, userAccountId, type AccountKind } from './account-id.ts';
+import { orgAccountId, usableId, userAccountId, type AccountKind } from './account-id.ts';
 import type { Config } from './config.ts';
 import { ApiError, unauthorized } from './errors.ts';
 
@@ -78,13 +78,6 @@ async function verifiedPayload(v: Verifier, token: string, cfg: Config): Promise
   v.verified.set(token, { payload, until });
   return payload;
 }
-
-/**
- * Ids become database keys and Stripe metadata: at most 255 characters and no control
- * characters or lone surrogates (Postgres refuses both). A token carrying anything else is invalid.
- */
-const usableId = (v: unknown): v is string =>
-  typeof v === 'string' && v.length > 0 && v.length <= 255 && !/[\u0000-\u001f\u007f]|\p{Cs}/u.test(v);
 
 /**
  * The email goes to Stripe (the customer's email, checkout metadata): at most 254 characters

@@ -3,6 +3,7 @@
  * valid as a whole or not at all: every problem is collected, with its record's index
  * and field, so the caller can fix them all at once; nothing is written until none remain.
  */
+import { isAccountId } from '../account-id.ts';
 import { badRequest } from '../errors.ts';
 import type { UsageRecordInput } from '../store/types.ts';
 import { MAX_AGE_SECONDS, MAX_AHEAD_SECONDS } from './meter-events.ts';
@@ -30,7 +31,7 @@ const Record = z.strictObject({
   // As shared/account-id.ts mints them: 'user:<sub>' or 'org:<org id>'.
   accountId: z
     .string(need('a string'))
-    .check(z.maxLength(300), z.regex(/^(user|org):[^\u0000-\u001f\u007f]+$/, 'must be user:<id> or org:<id>')),
+    .check(z.refine(isAccountId, 'must be user:<id> or org:<id> (an id of at most 255 characters, no control characters)')),
   quantity: z.number(need('a number')).check(z.int('must be a whole number'), z.positive('must be positive'), z.maximum(MAX_QUANTITY)),
   idempotencyKey: z
     .string(need('a string'))

@@ -154,6 +154,20 @@ describe('POST usage: validation is all or nothing', () => {
     expect(await rowsOf(account)).toHaveLength(0);
   });
 
+  it('refuses account ids Postgres could not store (lone surrogates, control characters, over 255 characters) with a 400, not a 500', async () => {
+    const account = `user:${uid('u')}`;
+    const bad = ['user:ab\uD800cd', 'org:\uDC00', 'user:a\u0000b', 'user:tab\there', `user:${'x'.repeat(256)}`, 'user:'];
+    const res = await postUsage({ records: [rec(account), ...bad.map((id) => rec(id))] });
+    expect(res.status).toBe(400);
+    const fields = (res.body.details as Array<{ index: number; field: string }>).map((d) => `${d.index}:${d.field}`);
+    expect(fields).toEqual(bad.map((_, i) => `${i + 1}:accountId`));
+    expect(await rowsOf(account)).toHaveLength(0);
+    // The JSON escape a client would really send reaches the parser as the same lone surrogate.
+    const raw = await postUsage(`{"accountId":"user:\\ud800","quantity":1,"idempotencyKey":"k1"}`);
+    expect(raw.status).toBe(400);
+    expect(raw.body.details).toEqual([expect.objectContaining({ field: 'accountId' })]);
+  });
+
   it('accepts a full batch of 1,000 in one call', async () => {
     const account = `org:${uid('org')}`;
     const res = await postUsage({ records: Array.from({ length: 1000 }, (_, i) => rec(account, { idempotencyKey: `evt-${'x'.repeat(200)}-${i}` })) });
