@@ -20,5 +20,9 @@ export function safeRedirect(value: string | undefined, siteUrl: string, fallbac
     throw refused();
   }
   if (parsed.origin !== site.origin || !/^https?:$/.test(parsed.protocol)) throw refused();
+  // `http://evil@site/` reads as evil's to a person; and dot segments resolved by the parser
+  // (`/a/..//evil.example`) can leave a path that a later relative redirect reads as a host.
+  if (parsed.username || parsed.password || parsed.pathname.startsWith('//')) throw refused();
+  // Returned as parsed: dot segments resolved, percent-encoding normalised.
   return parsed.toString();
 }

@@ -48,6 +48,21 @@ describe('POST portal', () => {
     }
   });
 
+  it('refuses return URLs with userinfo or dot segments that leave a host-like path, and normalises the rest', async () => {
+    const { token } = await checkedOut(s);
+    const attacks = [
+      'https://evil.example@app.example.com/dashboard', 'https://user:pw@app.example.com/', '/a/..//evil.example',
+      '/./\/evil.example', '/%2e%2e//evil.example', 'https://app.example.com/x/..//evil.example', '/dash\tboard',
+    ];
+    for (const returnUrl of attacks) {
+      const res = await call(portal, 'POST', '/api/stripe/portal', { token, body: { returnUrl } });
+      expect(res.status, returnUrl).toBe(400);
+    }
+    const ok = await call(portal, 'POST', '/api/stripe/portal', { token, body: { returnUrl: '/account/../dashboard/./x?tab=1' } });
+    expect(ok.status).toBe(200);
+    expect(s.double.state.portalSessions.get(portalIdOf(ok.body.url))!.return_url).toBe('https://app.example.com/dashboard/x?tab=1');
+  });
+
   it('one account can never open another account\'s portal', async () => {
     const victim = await checkedOut(s);
     const attacker = await checkedOut(s);
