@@ -1,8 +1,10 @@
 /**
  * Serves handlers over real HTTP on 127.0.0.1 (as netlify dev does), so the Stripe
- * double can deliver webhooks to them. Routes are exact paths.
+ * double can deliver webhooks to them. Routes are exact paths; any other path under
+ * /api/stripe/ or /api/billing/ gets the not-found function, as on Netlify and Lambda.
  */
 import { createServer, type IncomingMessage } from 'node:http';
+import notFound from '../functions/not-found.ts';
 import type { Handler } from '../shared/endpoint.ts';
 
 /** A Node request as a web Request (what the platform hands a handler). */
@@ -22,7 +24,7 @@ export async function serve(routes: Record<string, Handler>): Promise<{ url: str
   const server = createServer(async (req, res) => {
     const origin = `http://${req.headers.host ?? '127.0.0.1'}`;
     const path = new URL(req.url ?? '/', origin).pathname;
-    const handler = routes[path];
+    const handler = routes[path] ?? (/^\/api\/(stripe|billing)\//.test(path) ? notFound : undefined);
     if (!handler) {
       res.writeHead(404).end();
       return;

@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { config, ConfigError, required, type Config } from './config.ts';
 import { corsHeaders } from './cors.ts';
 import { ApiError, UnavailableError } from './errors.ts';
-import { createLogger, describeError, type Logger } from './log.ts';
+import { createLogger, describeError, stackFrames, type Logger } from './log.ts';
 import { dialectOf, errorBody, json, successBody, type Dialect } from './responses.ts';
 import { checkServiceKey } from './service-key.ts';
 import type { UserRoute } from './user-route.ts';
@@ -20,7 +20,8 @@ export interface RequestContext {
   waitUntil?: (promise: Promise<unknown>) => void;
 }
 
-export type Handler = (req: Request, ctx?: RequestContext) => Promise<Response>;
+/** `allow`: the methods an endpoint serves (for a 405 answered outside it, by the Lambda adapter). */
+export type Handler = ((req: Request, ctx?: RequestContext) => Promise<Response>) & { allow?: string };
 
 export interface CallBase {
   req: Request;
@@ -62,18 +63,32 @@ function toApiError(err: unknown, log: Logger): ApiError {
     log.error('stripe_error', { stripeType: err.type, stripeRequestId: err.requestId, stripeStatus: err.statusCode });
     return new ApiError('INTERNAL_ERROR', 'Payment provider error');
   }
-  log.error('unhandled_error', { ...describeError(err), stack: err instanceof Error ? err.stack : undefined });
+  log.error('unhandled_error', { ...describeError(err), stack: stackFrames(err) });
   return new ApiError('INTERNAL_ERROR', 'Internal server error');
+}
+
+/** The request id of a call: the platform's when it gives one. */
+export const requestIdOf = (req: Request, ctx: RequestContext) => ctx.requestId || req.headers.get('x-nf-request-id') || randomUUID();
+
+/**
+ * An error answer made outside an endpoint's routes (an unknown path, a request the Lambda
+ * adapter cannot turn into a Request): the path's dialect, the seed's open CORS (no
+ * configuration is read for it) and a request id, like every other answer.
+ */
+export function errorResponse(path: string, origin: string | null, requestId: string, error: ApiError): Response {
+  const headers = { ...corsHeaders(origin, undefined), ...error.options.headers, 'x-request-id': requestId };
+  createLogger({ requestId }).info('request', { path, status: error.status, code: error.code });
+  return json(error.status, errorBody(dialectOf(path), error.code, error.message, requestId, error.options.details), headers);
 }
 
 export function defineEndpoint(name: string, routes: Partial<Record<Method, Route>>): Handler {
   const allow = [...Object.keys(routes), 'OPTIONS'].join(', ');
 
-  return async function handler(req: Request, ctx: RequestContext = {}): Promise<Response> {
+  return Object.assign(async function handler(req: Request, ctx: RequestContext = {}): Promise<Response> {
     const started = performance.now();
     const url = new URL(req.url);
     const dialect = dialectOf(url.pathname);
-    const requestId = ctx.requestId || req.headers.get('x-nf-request-id') || randomUUID();
+    const requestId = requestIdOf(req, ctx);
     const log = createLogger({ function: name, requestId });
     let accountId: string | undefined;
     // The seed's open CORS until the configuration (which may narrow it) is read.
@@ -123,5 +138,5 @@ export function defineEndpoint(name: string, routes: Partial<Record<Method, Rout
       Object.assign(headers, apiError.options.headers);
       return respond(apiError.status, errorBody(dialect, apiError.code, apiError.message, requestId, apiError.options.details));
     }
-  };
+  }, { allow });
 }

@@ -13,7 +13,8 @@
  * are in @types/aws-lambda (APIGatewayProxyEventV2, APIGatewayProxyEvent, ...), which
  * these are structurally compatible with.
  */
-import type { Handler, RequestContext } from './endpoint.ts';
+import { errorResponse, type Handler, type RequestContext } from './endpoint.ts';
+import { ApiError, badRequest } from './errors.ts';
 import { createLogger, describeError } from './log.ts';
 
 /** Payload format 2.0: HTTP APIs and Function URLs. Header names arrive lower-cased. */
@@ -148,13 +149,24 @@ function pathAndQuery(event: LambdaHttpEvent): string {
   return qs ? `${event.path}?${qs}` : event.path;
 }
 
-/** The web Request for a Lambda HTTP event. Base64 bodies are decoded to their exact bytes. */
-export function toRequest(event: LambdaHttpEvent): Request {
+/** An HTTP method token (RFC 9110) that a web Request can carry: fetch forbids CONNECT, TRACE and TRACK. */
+const usableMethod = (m: string) => /^[!#$%&'*+.^_`|~0-9A-Z-]+$/.test(m) && !['CONNECT', 'TRACE', 'TRACK'].includes(m);
+
+/**
+ * The web Request for a Lambda HTTP event. Base64 bodies are decoded to their exact bytes.
+ * What no Request can carry is an ApiError: a method fetch forbids (405, with the
+ * endpoint's `Allow`), or a host that is not one (400).
+ */
+export function toRequest(event: LambdaHttpEvent, allow = 'GET, POST, OPTIONS'): Request {
   const headers = requestHeaders(event);
-  const method = (isV2(event) ? event.requestContext.http.method : event.httpMethod).toUpperCase();
+  const method = String((isV2(event) ? event.requestContext?.http?.method : event.httpMethod) ?? '').toUpperCase();
+  if (!usableMethod(method)) throw new ApiError('METHOD_NOT_ALLOWED', 'Method not allowed', { headers: { allow } });
   const host = event.requestContext?.domainName || headers.get('host') || 'localhost';
   const proto = headers.get('x-forwarded-proto') === 'http' ? 'http' : 'https';
-  const url = new URL(pathAndQuery(event), `${proto}://${host}`);
+  const base = URL.parse(`${proto}://${host}`);
+  // A host with a path, userinfo or port junk in it would silently change the URL.
+  if (!base || base.host.toLowerCase() !== host.toLowerCase()) throw badRequest('Invalid Host header');
+  const url = new URL(pathAndQuery(event), base);
   const raw = event.body;
   const body =
     raw === undefined || raw === null || raw === '' || method === 'GET' || method === 'HEAD'
@@ -229,7 +241,17 @@ export function toLambda(handler: Handler): LambdaHttpHandler {
     const work = backgroundWork(requestId);
     const ctx: RequestContext = { requestId, waitUntil: work.waitUntil };
     try {
-      const response = await handler(toRequest(event), ctx);
+      let request: Request | ApiError;
+      try {
+        request = toRequest(event, handler.allow);
+      } catch (err) {
+        if (!(err instanceof ApiError)) throw err;
+        request = err;
+      }
+      const response =
+        request instanceof ApiError
+          ? errorResponse((isV2(event) ? event.rawPath : event.path) || '/', requestHeaders(event).get('origin'), requestId, request)
+          : await handler(request, ctx);
       return await toResult(response, isV2(event) ? '2.0' : '1.0');
     } finally {
       await work.drain();

@@ -29,3 +29,12 @@ export function describeError(err: unknown): Record<string, unknown> {
   const code = (err as { code?: unknown }).code;
   return { errorType: err.name, ...(typeof code === 'string' ? { errorCode: code } : {}) };
 }
+
+/**
+ * Where an error was thrown: the stack's frames without its first line, which is the error's
+ * message (a library's message may quote input values or secrets).
+ */
+export function stackFrames(err: unknown): string | undefined {
+  if (!(err instanceof Error) || typeof err.stack !== 'string') return undefined;
+  return err.stack.split('\n').filter((line) => /^\s+at /.test(line)).join('\n') || undefined;
+}

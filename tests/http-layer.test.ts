@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import subscription from '../functions/subscription.ts';
+import notFound from '../functions/not-found.ts';
+import { defineEndpoint } from '../shared/endpoint.ts';
 import { call, startStack, tokenFor, uid, type Stack } from './helpers/stack.ts';
 
 let stack: Stack;
@@ -90,22 +92,28 @@ describe('dependencies down', () => {
   });
 });
 
+/** The log lines written while `run` runs. */
+async function logsOf(run: () => Promise<unknown>): Promise<string[]> {
+  const lines: string[] = [];
+  const original = { log: console.log, error: console.error };
+  console.log = (l: string) => lines.push(l);
+  console.error = (l: string) => lines.push(l);
+  stack.setEnv({ LOG_LEVEL: 'info' });
+  try {
+    await run();
+  } finally {
+    console.log = original.log;
+    console.error = original.error;
+    stack.setEnv({ LOG_LEVEL: 'silent' });
+  }
+  return lines;
+}
+
 describe('request log', () => {
   it('writes one JSON line per request with no token or email in it', async () => {
-    const lines: string[] = [];
-    const original = { log: console.log, error: console.error };
-    console.log = (l: string) => lines.push(l);
-    console.error = (l: string) => lines.push(l);
-    stack.setEnv({ LOG_LEVEL: 'info' });
     const user = uid('u');
     const token = await tokenFor({ sub: user, email: 'secret.person@example.com' });
-    try {
-      await call(subscription, 'GET', '/api/stripe/subscription', { token });
-    } finally {
-      console.log = original.log;
-      console.error = original.error;
-      stack.setEnv({ LOG_LEVEL: 'silent' });
-    }
+    const lines = await logsOf(() => call(subscription, 'GET', '/api/stripe/subscription', { token }));
     const requests = lines.map((l) => JSON.parse(l)).filter((l) => l.event === 'request');
     expect(requests).toHaveLength(1);
     expect(requests[0]).toMatchObject({ function: 'subscription', method: 'GET', path: '/api/stripe/subscription', status: 200, accountId: `user:${user}` });
@@ -114,5 +122,42 @@ describe('request log', () => {
     const all = lines.join('\n');
     expect(all).not.toContain('secret.person');
     expect(all).not.toContain(token);
+  });
+});
+
+describe('unhandled errors', () => {
+  it('are logged with their class and stack frames, never their message (a library message may quote input or secrets)', async () => {
+    const failing = defineEndpoint('probe', {
+      GET: {
+        auth: 'none',
+        handle: async () => {
+          throw new TypeError('Invalid value "sk_live_51SECRETSECRET" for header "authorization"');
+        },
+      },
+    });
+    let res: Awaited<ReturnType<typeof call>> | undefined;
+    const lines = await logsOf(async () => (res = await call(failing, 'GET', '/api/stripe/probe')));
+    expect(res!.status).toBe(500);
+    expect(res!.text).not.toContain('SECRET');
+    const logged = lines.map((l) => JSON.parse(l)).find((l) => l.event === 'unhandled_error');
+    expect(logged).toMatchObject({ errorType: 'TypeError', stack: expect.stringMatching(/^\s+at /) });
+    expect(lines.join('\n')).not.toContain('SECRET');
+  });
+});
+
+describe('unknown paths', () => {
+  it('answer 404 NOT_FOUND in the path\'s dialect, with CORS and a request id, for every method', async () => {
+    for (const method of ['GET', 'POST', 'PUT', 'OPTIONS']) {
+      const flat = await call(notFound, method, '/api/stripe/nope');
+      expect(flat.status, method).toBe(404);
+      expect(flat.headers.get('content-type')).toMatch(/^application\/json/);
+      expect(flat.headers.get('access-control-allow-origin')).toBe('*');
+      expect(flat.body).toEqual({ error: 'No such endpoint', code: 'NOT_FOUND', requestId: flat.headers.get('x-request-id') });
+      const envelope = await call(notFound, method, '/api/billing/subscription/extra');
+      expect(envelope.status).toBe(404);
+      expect(envelope.body).toEqual({
+        success: false, data: null, error: { code: 'NOT_FOUND', message: 'No such endpoint', requestId: envelope.headers.get('x-request-id') },
+      });
+    }
   });
 });

@@ -4,6 +4,7 @@
  * for each of the three event kinds.
  */
 import { describe, expect, it } from 'vitest';
+import subscription from '../../functions/subscription.ts';
 import type { Handler, RequestContext } from '../../shared/endpoint.ts';
 import { toLambda } from '../../shared/lambda.ts';
 import { eventFor, invoke, KINDS, lambdaContext, readResult } from './events.ts';
@@ -129,5 +130,40 @@ describe('adapter, paths', () => {
   it('a REST API path excludes the stage already; it is used as given', async () => {
     const res = await invoke(toLambda(echo), 'rest-api', { method: 'GET', path: '/api/stripe/portal', stage: 'v1' });
     expect(res.body.path).toBe('/api/stripe/portal');
+  });
+});
+
+describe.each(KINDS)('adapter, requests no web Request can carry, %s events', (kind) => {
+  const handler = toLambda(subscription);
+
+  it('answers TRACE, CONNECT and TRACK with 405 and the endpoint\'s Allow, in the path\'s dialect', async () => {
+    for (const method of ['TRACE', 'CONNECT', 'TRACK', 'trace', 'GE T', '']) {
+      const flat = await invoke(handler, kind, { method, path: '/api/stripe/subscription' });
+      expect(flat.status, method).toBe(405);
+      expect(flat.headers['allow']).toBe('GET, OPTIONS');
+      expect(flat.headers['access-control-allow-origin']).toBe('*');
+      expect(flat.body).toMatchObject({ code: 'METHOD_NOT_ALLOWED', requestId: flat.headers['x-request-id'] });
+      const envelope = await invoke(handler, kind, { method, path: '/api/billing/subscription' });
+      expect(envelope.body).toMatchObject({ success: false, data: null, error: { code: 'METHOD_NOT_ALLOWED' } });
+    }
+  });
+
+  it('answers a Host that is not one with 400 in our format', async () => {
+    const event = eventFor(kind, { method: 'GET', path: '/api/stripe/subscription', headers: [['Host', 'evil.example/x?']] });
+    if (event.requestContext) delete event.requestContext.domainName;
+    const res = readResult(await handler(event, lambdaContext()));
+    expect(res.status).toBe(400);
+    expect(res.body).toMatchObject({ code: 'BAD_REQUEST', error: 'Invalid Host header' });
+  });
+
+  it('with no host at all, still answers (as localhost) in our format', async () => {
+    const event = eventFor(kind, { method: 'GET', path: '/api/stripe/subscription' });
+    if (event.requestContext) delete event.requestContext.domainName;
+    for (const headers of [event.headers ?? {}, ...('multiValueHeaders' in event && event.multiValueHeaders ? [event.multiValueHeaders] : [])]) {
+      for (const name of Object.keys(headers)) if (name.toLowerCase() === 'host') delete headers[name];
+    }
+    const res = readResult(await handler(event, lambdaContext()));
+    expect(res.status).toBe(401);
+    expect(res.body).toMatchObject({ code: 'UNAUTHORIZED' });
   });
 });
