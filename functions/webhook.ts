@@ -9,7 +9,7 @@ import { required } from '../shared/config.ts';
 import { defineEndpoint } from '../shared/endpoint.ts';
 import { badRequest } from '../shared/errors.ts';
 import { getStore } from '../shared/store/index.ts';
-import { applyStripeEvent } from '../shared/webhook-events.ts';
+import { applyStripeEvent, checkApiVersion, checkEvent } from '../shared/webhook-events.ts';
 
 export const MAX_WEBHOOK_BODY = 1024 * 1024;
 /** Stripe's default tolerance for the signature timestamp. */
@@ -35,6 +35,8 @@ export default defineEndpoint('webhook', {
       const secrets = required('STRIPE_WEBHOOK_SECRET');
       const payload = await readText(req, MAX_WEBHOOK_BODY);
       const event = verify(payload, req.headers.get('stripe-signature'), secrets);
+      checkEvent(event);
+      checkApiVersion(event, log);
       const { duplicate, outcome } = await applyStripeEvent(cfg, getStore(cfg), event);
       log.info('stripe_event', { eventId: event.id, type: event.type, outcome, duplicate });
       return { received: true, ...(duplicate ? { duplicate: true } : {}), ...(outcome === 'ignored' ? { ignored: true } : {}) };

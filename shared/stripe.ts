@@ -9,6 +9,9 @@ import { required, type Config } from './config.ts';
 
 export type { Stripe };
 
+/** The API version stripe-node pins: what our code reads, and what webhook events must be formatted in. */
+export const STRIPE_API_VERSION: string = Stripe.API_VERSION;
+
 let cached: { key: string; client: Stripe } | undefined;
 
 export function stripeClient(cfg: Config): Stripe {

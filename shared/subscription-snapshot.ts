@@ -2,6 +2,7 @@
  * Turns a Stripe subscription into the row we store. API 2026-10-28 (stripe-node 23):
  * the current period lives on subscription items.
  */
+import { isAccountId } from './account-id.ts';
 import type { Config } from './config.ts';
 import type { SubscriptionSnapshot } from './store/types.ts';
 import { stripeClient, type Stripe } from './stripe.ts';
@@ -10,17 +11,34 @@ const iso = (unix: number | null | undefined) => (unix ? new Date(unix * 1000).t
 /** Stripe fields hold an id or, when expanded, the object: the id either way. */
 export const idOf = (x: string | { id: string } | null | undefined) => (typeof x === 'string' ? x : (x?.id ?? null));
 
+/**
+ * The account a customer belongs to, as our own checkout created it (shared/customer.ts puts
+ * `metadata.account_id` on every customer it creates). Metadata on a subscription or a
+ * Checkout Session (`client_reference_id`) can be set outside our code (a Payment Link, a
+ * pricing table, the Dashboard), so it proves nothing unless the customer agrees.
+ */
+export function accountOfCustomer(customer: string | Stripe.Customer | Stripe.DeletedCustomer): string | null {
+  if (typeof customer === 'string' || customer.deleted) return null;
+  const id = customer.metadata?.['account_id'];
+  return id && isAccountId(id) ? id : null;
+}
+
+/**
+ * `customer` must be expanded for the subscription's account to count (fetchSnapshot and
+ * fetchCustomerSnapshots expand it): the account is the subscription's metadata only when
+ * its customer was made by our checkout for that same account.
+ */
 export function snapshotOf(sub: Stripe.Subscription, snapshotAt: number): SubscriptionSnapshot {
   const item = sub.items.data[0];
   const invoice = typeof sub.latest_invoice === 'object' ? sub.latest_invoice : null;
   // The grace period starts when the unpaid invoice was created: a fact of Stripe's, so
   // every delivery order computes the same start.
   const owing = sub.status === 'past_due' || sub.status === 'unpaid';
-  const accountId = sub.metadata?.['account_id'];
+  const claimed = sub.metadata?.['account_id'];
   return {
     id: sub.id,
     customer_id: idOf(sub.customer)!,
-    account_id: accountId && /^(user|org):/.test(accountId) ? accountId : null,
+    account_id: claimed && claimed === accountOfCustomer(sub.customer) ? claimed : null,
     status: sub.status,
     price_id: item?.price.id ?? null,
     product_id: item ? idOf(item.price.product) : null,
@@ -45,7 +63,7 @@ export function snapshotOf(sub: Stripe.Subscription, snapshotAt: number): Subscr
  */
 export async function fetchSnapshot(cfg: Config, subscriptionId: string): Promise<SubscriptionSnapshot> {
   const snapshotAt = Date.now();
-  const sub = await stripeClient(cfg).subscriptions.retrieve(subscriptionId, { expand: ['latest_invoice'] });
+  const sub = await stripeClient(cfg).subscriptions.retrieve(subscriptionId, { expand: ['latest_invoice', 'customer'] });
   return snapshotOf(sub, snapshotAt);
 }
 
@@ -53,7 +71,7 @@ export async function fetchSnapshot(cfg: Config, subscriptionId: string): Promis
 export async function fetchCustomerSnapshots(cfg: Config, customerId: string): Promise<SubscriptionSnapshot[]> {
   const snapshotAt = Date.now();
   const out: SubscriptionSnapshot[] = [];
-  for await (const sub of stripeClient(cfg).subscriptions.list({ customer: customerId, status: 'all', limit: 100, expand: ['data.latest_invoice'] })) {
+  for await (const sub of stripeClient(cfg).subscriptions.list({ customer: customerId, status: 'all', limit: 100, expand: ['data.latest_invoice', 'data.customer'] })) {
     out.push(snapshotOf(sub, snapshotAt));
   }
   return out;

@@ -10,12 +10,17 @@
  * state converges to Stripe's. Cost per event: one Stripe GET and one database
  * transaction (the event record, the customer link and the snapshot, together).
  */
-import { accountKindOf } from './account-id.ts';
+import { accountKindOf, isAccountId, usableId } from './account-id.ts';
 import type { Config } from './config.ts';
 import type { CustomerLink, EventRecord, Store, SubscriptionSnapshot } from './store/index.ts';
-import type { Stripe } from './stripe.ts';
-import { fetchSnapshot, idOf } from './subscription-snapshot.ts';
+import { badRequest } from './errors.ts';
+import type { Logger } from './log.ts';
+import { STRIPE_API_VERSION, stripeClient, type Stripe } from './stripe.ts';
+import { accountOfCustomer, fetchSnapshot, idOf } from './subscription-snapshot.ts';
 
+/** A Stripe id of the given prefix, fit for a database key (no control characters or lone surrogates). */
+const stripeId = (v: unknown, prefix: string): string | null =>
+  usableId(v) && /^[A-Za-z0-9_]+$/.test(v) && v.startsWith(prefix) ? v : null;
 
 /** The subscription an event is about, if any. */
 function subscriptionIdOf(event: Stripe.Event): string | null {
@@ -29,8 +34,12 @@ function subscriptionIdOf(event: Stripe.Event): string | null {
       return event.data.object.id;
     case 'invoice.paid':
     case 'invoice.payment_succeeded':
-    case 'invoice.payment_failed':
-      return idOf(event.data.object.parent?.subscription_details?.subscription);
+    case 'invoice.payment_failed': {
+      // Endpoints on API versions before 2025-03-31 send `invoice.subscription` instead of
+      // `parent` (see checkApiVersion): read either, so such events still apply.
+      const invoice = event.data.object as Stripe.Invoice & { subscription?: string | { id: string } | null };
+      return idOf(invoice.parent?.subscription_details?.subscription ?? invoice.subscription);
+    }
     case 'checkout.session.completed':
     case 'checkout.session.expired':
       return event.data.object.mode === 'subscription' ? idOf(event.data.object.subscription) : null;
@@ -48,19 +57,65 @@ const HANDLED = new Set<string>([
 
 /** Only account ids of the kinds we mint ('user:<id>', 'org:<id>') are linked; anything else in metadata is ignored. */
 function accountLink(accountId: string | null | undefined, customerId: string | null): CustomerLink | null {
-  if (!accountId || !customerId) return null;
+  if (!accountId || !customerId || !isAccountId(accountId)) return null;
   const kind = accountKindOf(accountId);
   return kind && { account_id: accountId, kind, customer_id: customerId };
 }
 
-function linkOf(event: Stripe.Event, snapshot: SubscriptionSnapshot | null): CustomerLink | null {
-  if (event.type === 'checkout.session.completed') {
-    const s = event.data.object;
-    return accountLink(s.metadata?.['account_id'] ?? s.client_reference_id, idOf(s.customer));
-  }
-  // Subscriptions made by our checkout carry the account id: an event that arrives before
-  // checkout.session.completed still links the account.
-  return snapshot ? accountLink(snapshot.account_id, snapshot.customer_id) : null;
+/**
+ * The account-to-customer link an event proves, if any. Only what our own checkout made
+ * counts: the account named by the subscription's or session's metadata must be the one the
+ * customer was created for (its own metadata). `client_reference_id` is never used: anyone
+ * can set it on a Payment Link or pricing table. (Checkout links the account before the
+ * session is created, so this only repairs a link that a lost database write left out.)
+ */
+async function linkOf(cfg: Config, event: Stripe.Event, snapshot: SubscriptionSnapshot | null): Promise<CustomerLink | null> {
+  // snapshotOf keeps the subscription's account only when its customer agrees.
+  if (snapshot) return accountLink(snapshot.account_id, snapshot.customer_id);
+  if (event.type !== 'checkout.session.completed') return null;
+  const session = event.data.object;
+  const claimed = session.metadata?.['account_id'];
+  const customerId = stripeId(idOf(session.customer), 'cus_');
+  if (!claimed || !customerId || !isAccountId(claimed)) return null;
+  // A session with no subscription: one more Stripe call, on this rare path only.
+  const customer = await stripeClient(cfg).customers.retrieve(customerId);
+  return accountOfCustomer(customer) === claimed ? accountLink(claimed, customerId) : null;
+}
+
+/**
+ * A payload that is not an event Stripe would send (seed 2's hand-written example has no
+ * id, created or object) is refused before anything reaches the database: every field we
+ * store is checked here.
+ */
+export function checkEvent(event: Stripe.Event): void {
+  const e = event as Partial<Stripe.Event> | null;
+  const problem =
+    !e || typeof e !== 'object' ? 'it is not an object'
+    : e.object !== 'event' ? 'object is not "event"'
+    : !stripeId(e.id, 'evt_') ? 'id is not an event id (evt_...)'
+    : typeof e.type !== 'string' || !/^[a-z0-9_.]{1,255}$/.test(e.type) ? 'type is not an event type'
+    : !Number.isSafeInteger(e.created) || e.created! <= 0 ? 'created is not unix seconds'
+    : !e.data || typeof e.data.object !== 'object' || e.data.object === null ? 'data.object is not an object'
+    : null;
+  if (problem) throw badRequest(`Not a Stripe event: ${problem}`);
+}
+
+const warnedVersions = new Set<string>();
+
+/**
+ * Stripe formats each event in the API version of the webhook endpoint, not the SDK's. Older
+ * versions lack fields we read (invoice `parent`, subscription item periods); what can still
+ * be applied is, and one warning per version and process says what to change.
+ */
+export function checkApiVersion(event: Stripe.Event, log: Logger): void {
+  const version = event.api_version;
+  if (!version || version === STRIPE_API_VERSION || warnedVersions.has(version)) return;
+  warnedVersions.add(version);
+  log.warn('stripe_api_version_mismatch', {
+    eventApiVersion: version,
+    expected: STRIPE_API_VERSION,
+    fix: `set the webhook endpoint's API version to ${STRIPE_API_VERSION} (Dashboard, or stripe listen --latest)`,
+  });
 }
 
 const GONE = Symbol('subscription unknown to Stripe');
@@ -87,19 +142,20 @@ export interface Applied {
 
 export async function applyStripeEvent(cfg: Config, store: Store, event: Stripe.Event): Promise<Applied> {
   const handled = HANDLED.has(event.type);
-  const subscriptionId = handled ? subscriptionIdOf(event) : null;
+  // An id we could not store or ask Stripe about (forged, or not an id) is treated as absent.
+  const subscriptionId = handled ? stripeId(subscriptionIdOf(event), 'sub_') : null;
   const snapshot = subscriptionId ? await fetchSnapshotUnlessGone(cfg, subscriptionId) : null;
   const object = event.data.object;
   const record: EventRecord = {
     id: event.id,
     type: event.type,
     created: event.created,
-    object_id: 'id' in object && typeof object.id === 'string' ? object.id : null,
+    object_id: 'id' in object && usableId(object.id) ? object.id : null,
     outcome: handled && snapshot !== GONE ? 'applied' : 'ignored',
   };
   const result = await store.applyEvent({
     event: record,
-    link: record.outcome === 'applied' ? linkOf(event, snapshot === GONE ? null : snapshot) : null,
+    link: record.outcome === 'applied' ? await linkOf(cfg, event, snapshot === GONE ? null : snapshot) : null,
     subscriptions: snapshot && snapshot !== GONE ? [snapshot] : [],
   });
   return { duplicate: result.duplicate, outcome: record.outcome };

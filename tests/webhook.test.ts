@@ -246,13 +246,14 @@ describe('ordering', () => {
   it('an event that arrives before its account is linked is not lost', async () => {
     // A completed checkout session of someone else, as the shape of the link event below.
     const template = (await checkedOut(s, { deliver: false })).eventOf('checkout.session.completed');
-    // A subscription created outside our checkout: no account metadata at all. Its events are
+    // The account's customer, made as our checkout makes it (metadata names the account), and
+    // a subscription created outside our checkout: no account metadata at all. Its events are
     // kept (no webhook target while they are made), so only the ones this test posts arrive.
     const user = uid('u');
     const token = await tokenFor({ sub: user });
     await s.double.idle();
     s.double.setWebhook(null);
-    const customer = await s.stripe.customers.create({ email: 'later@example.com' });
+    const customer = await s.stripe.customers.create({ email: 'later@example.com', metadata: { account_id: `user:${user}` } });
     const created = await s.stripe.subscriptions.create({ customer: customer.id, items: [{ price: 'price_basic_monthly' }] });
     const events = s.double.state.events.filter((e) => (e.data.object as { id?: string }).id === created.id);
     expect(events.length).toBeGreaterThan(0);
@@ -260,12 +261,11 @@ describe('ordering', () => {
     expect((await stateOf(token)).state).toBe('none');
     // Stored, though no account is linked to its customer yet.
     expect(await stack.sql`select status from billing_subscriptions where id = ${created.id}`).toEqual([{ status: 'active' }]);
-    // Later the customer is linked to the account (as checkout.session.completed does). The
-    // link names no subscription, so nothing is fetched: 'active' can only come from the row
-    // the earlier events stored.
+    // Later a completed checkout names the account. The link names no subscription, so no
+    // subscription is fetched: 'active' can only come from the row the earlier events stored.
     const link = { ...events[0]!, id: uid('evt'), type: 'checkout.session.completed', data: { object: {
       ...template.data.object,
-      customer: customer.id, subscription: null, client_reference_id: `user:${user}`, metadata: {},
+      customer: customer.id, subscription: null, client_reference_id: null, metadata: { account_id: `user:${user}` },
     } } } as Stripe.Event;
     expect((await signed(link)).status).toBe(200);
     expect(await stateOf(token)).toMatchObject({ state: 'active', customerId: customer.id, subscription: { id: created.id } });
