@@ -56,7 +56,7 @@ try {
     DATABASE_URL: url,
     DATABASE_POOL_MAX: String(CONCURRENCY),
     BILLING_SERVICE_KEY: SERVICE_KEY,
-    STRIPE_SECRET_KEY: 'sk_test_bench',
+    STRIPE_SECRET_KEY: double.apiKey,
     STRIPE_API_BASE: double.url,
     STRIPE_MAX_RETRIES: '0',
     STRIPE_METER_EVENT_NAME: double.seed.meterEventName,

@@ -222,7 +222,7 @@ async function main(): Promise<void> {
       DATABASE_URL: databaseUrl,
       UPSTASH_REDIS_REST_URL: bridge.url,
       UPSTASH_REDIS_REST_TOKEN: bridge.token,
-      STRIPE_SECRET_KEY: 'sk_test_soak',
+      STRIPE_SECRET_KEY: double.apiKey,
       STRIPE_API_BASE: double.url,
       STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET,
       STRIPE_PRICE_ID: double.seed.prices.basic,
@@ -552,7 +552,7 @@ async function main(): Promise<void> {
     const failedDeliveries = deliveries.filter((x) => x.status !== 200);
     for (const x of failedDeliveries.slice(0, 5)) problems.push(`webhook ${x.type} ${x.eventId} answered ${x.status}`);
 
-    const stripe = new Stripe('sk_test_soak', { ...double.clientConfig, maxNetworkRetries: 0 });
+    const stripe = new Stripe(double.apiKey, { ...double.clientConfig, maxNetworkRetries: 0 });
     const ledger = await sql<{ customer: string; recorded: string; reported: string }[]>`
       select a.stripe_customer_id as customer, sum(r.quantity)::text as recorded,
              coalesce(sum(r.quantity) filter (where b.status = 'reported'), 0)::text as reported

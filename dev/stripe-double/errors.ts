@@ -50,8 +50,13 @@ function invalid(status: number, message: string, code?: string, param?: string,
 }
 
 export const errors = {
-  notFound(resource: string, id: string, param = 'id'): ApiError {
-    return invalid(404, `No such ${resource}: '${id}'`, 'resource_missing', param);
+  /** The object the URL names does not exist: 404, `param: 'id'`. */
+  notFound(resource: string, id: string): ApiError {
+    return invalid(404, `No such ${resource}: '${id}'`, 'resource_missing', 'id');
+  },
+  /** An object named by a request parameter does not exist: Stripe answers 400 (the request is wrong, not the URL). */
+  noSuchParamObject(resource: string, id: string, param: string): ApiError {
+    return invalid(400, `No such ${resource}: '${id}'`, 'resource_missing', param);
   },
   missingParam(param: string): ApiError {
     return invalid(400, `Missing required param: ${param}.`, 'parameter_missing', param, false);
@@ -94,13 +99,12 @@ export const errors = {
         "You did not provide an API key. You need to provide your API key in the Authorization header, using Bearer auth (e.g. 'Authorization: Bearer YOUR_SECRET_KEY'). See https://stripe.com/docs/api#authentication for details, or we can help at https://support.stripe.com/.",
     });
   },
+  /** A key the double was not started with; masked the way Stripe masks it (prefix and last 4 only). */
   invalidApiKey(key: string): ApiError {
-    const masked = key.length > 12 ? `${key.slice(0, 8)}${'*'.repeat(key.length - 12)}${key.slice(-4)}` : key;
-    return new ApiError(401, {
-      type: 'invalid_request_error',
-      code: 'api_key_invalid',
-      message: `Invalid API Key provided: ${masked}`,
-    });
+    const prefix = /^[a-z]{2}_(?:test|live)_/.exec(key)?.[0] ?? '';
+    const hidden = Math.max(key.length - prefix.length - 4, 0);
+    const masked = `${prefix}${'*'.repeat(hidden)}${key.slice(prefix.length + hidden)}`;
+    return new ApiError(401, { type: 'invalid_request_error', message: `Invalid API Key provided: ${masked}` });
   },
   idempotencyMismatch(key: string): ApiError {
     return new ApiError(

@@ -2,7 +2,7 @@
  * A stateful local Stripe double that the real stripe-node SDK talks HTTP to.
  *
  *   const double = await startStripeDouble({ port: 0, webhook: { url, secret } });
- *   const stripe = new Stripe('sk_test_x', { ...double.clientConfig, maxNetworkRetries: 0 });
+ *   const stripe = new Stripe(double.apiKey, { ...double.clientConfig, maxNetworkRetries: 0 });
  *   await double.actions.completeCheckout(sessionId);   // events delivered, signed like Stripe
  *
  * See README.md in this folder for endpoints, actions and what is (not) modelled.
@@ -37,7 +37,15 @@ export { SEED } from './seed.ts';
 export { checkoutSessionIdOf } from './context.ts';
 export { signPayload } from './webhooks.ts';
 
+/**
+ * The secret key the double answers to unless told otherwise: what `npm run dev` hands the
+ * app (dev/start.ts) and what scripts that reach its double assume.
+ */
+export const DOUBLE_API_KEY = 'sk_test_local_double';
+
 export interface StripeDoubleOptions {
+  /** The only secret key /v1 accepts (default DOUBLE_API_KEY); any other is Stripe's 401. */
+  apiKey?: string;
   /** 0 (default) picks a free port. */
   port?: number;
   /** Interface to listen on (default 127.0.0.1). */
@@ -63,6 +71,8 @@ export interface StripeDouble {
   /** e.g. http://127.0.0.1:PORT */
   url: string;
   port: number;
+  /** The secret key it accepts: `new Stripe(double.apiKey, ...)`. */
+  apiKey: string;
   /** stripe-node config to reach it: `new Stripe(key, { ...double.clientConfig })`. */
   clientConfig: { host: string; port: number; protocol: 'http' };
   setWebhook(target: WebhookTarget | null): void;
@@ -88,6 +98,9 @@ export interface StripeDouble {
 
 export async function startStripeDouble(opts: StripeDoubleOptions = {}): Promise<StripeDouble> {
   const host = opts.host ?? '127.0.0.1';
+  const apiKey = opts.apiKey ?? DOUBLE_API_KEY;
+  // A test key only: the double must never look like a place for a live key.
+  if (!/^(sk|rk)_test_\S+$/.test(apiKey)) throw new Error(`stripe double: apiKey must be an sk_test_ or rk_test_ key (got ${apiKey.slice(0, 8)}...)`);
   let url = '';
   const store = new Store();
   const clock = new Clock();
@@ -111,6 +124,7 @@ export async function startStripeDouble(opts: StripeDoubleOptions = {}): Promise
   const state = stateView(store);
   const setWebhook = (target: WebhookTarget | null) => bus.setTarget(target);
   const server = createDoubleServer({
+    apiKey,
     router,
     faults,
     requestLog,
@@ -122,6 +136,7 @@ export async function startStripeDouble(opts: StripeDoubleOptions = {}): Promise
   return {
     url,
     port,
+    apiKey,
     clientConfig: { host, port, protocol: 'http' },
     setWebhook,
     actions,

@@ -15,13 +15,13 @@ export function paginate<T extends { id: string }>(items: T[], params: PageParam
   let hasMore: boolean;
   if (params.starting_after !== undefined) {
     const index = items.findIndex((i) => i.id === params.starting_after);
-    if (index < 0) throw errors.notFound(resource, params.starting_after, 'starting_after');
+    if (index < 0) throw errors.noSuchParamObject(resource, params.starting_after, 'starting_after');
     const rest = items.slice(index + 1);
     data = rest.slice(0, limit);
     hasMore = rest.length > limit;
   } else if (params.ending_before !== undefined) {
     const index = items.findIndex((i) => i.id === params.ending_before);
-    if (index < 0) throw errors.notFound(resource, params.ending_before, 'ending_before');
+    if (index < 0) throw errors.noSuchParamObject(resource, params.ending_before, 'ending_before');
     const before = items.slice(0, index);
     data = before.slice(Math.max(0, before.length - limit));
     hasMore = before.length > limit;

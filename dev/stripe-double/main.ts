@@ -1,7 +1,8 @@
 /**
  * Runs the Stripe double on its own:
  *   tsx dev/stripe-double/main.ts --port 12111 --webhook-url http://localhost:8888/api/stripe/webhook --webhook-secret whsec_...
- * Options fall back to STRIPE_DOUBLE_PORT, STRIPE_DOUBLE_WEBHOOK_URL, STRIPE_DOUBLE_WEBHOOK_SECRET, STRIPE_DOUBLE_PUBLIC_URL.
+ * Options fall back to STRIPE_DOUBLE_PORT, STRIPE_DOUBLE_WEBHOOK_URL, STRIPE_DOUBLE_WEBHOOK_SECRET, STRIPE_DOUBLE_PUBLIC_URL,
+ * STRIPE_DOUBLE_API_KEY (the one secret key it accepts; default sk_test_local_double).
  */
 import { parseArgs } from 'node:util';
 import { startStripeDouble, type StripeDoubleOptions } from './index.ts';
@@ -13,6 +14,7 @@ const { values } = parseArgs({
     'webhook-url': { type: 'string' },
     'webhook-secret': { type: 'string' },
     'public-base-url': { type: 'string' },
+    'api-key': { type: 'string' },
   },
 });
 
@@ -29,13 +31,19 @@ if ((webhookUrl === undefined) !== (webhookSecret === undefined)) {
 }
 const publicBaseUrl = values['public-base-url'] ?? process.env.STRIPE_DOUBLE_PUBLIC_URL;
 
+const apiKey = values['api-key'] ?? process.env.STRIPE_DOUBLE_API_KEY;
+
 const opts: StripeDoubleOptions = { port };
+if (apiKey) opts.apiKey = apiKey;
 if (values.host) opts.host = values.host;
 if (webhookUrl && webhookSecret) opts.webhook = { url: webhookUrl, secret: webhookSecret };
 if (publicBaseUrl) opts.publicBaseUrl = publicBaseUrl;
 
-const double = await startStripeDouble(opts);
-console.log(`stripe double listening on ${double.url}${webhookUrl ? `, sending webhooks to ${webhookUrl}` : ' (no webhook target)'}`);
+const double = await startStripeDouble(opts).catch((err: unknown) => {
+  console.error(err instanceof Error ? err.message : String(err));
+  process.exit(2);
+});
+console.log(`stripe double listening on ${double.url} (key ${double.apiKey})${webhookUrl ? `, sending webhooks to ${webhookUrl}` : ' (no webhook target)'}`);
 
 const stop = () => {
   double.close().then(

@@ -6,18 +6,19 @@ import { checkoutPage } from './pages/checkout.ts';
 import { escapeHtml, hostedPage } from './pages/layout.ts';
 import { portalPage } from './pages/portal.ts';
 
-function invoicePage(id: string): string {
-  return hostedPage('Invoice', `<div class="card"><h1>Invoice</h1><p class="muted">Invoice <code>${escapeHtml(id)}</code>: see GET /v1/invoices/${escapeHtml(id)}.</p></div>`, '');
+function invoicePage(id: string, apiKey: string): string {
+  return hostedPage('Invoice', `<div class="card"><h1>Invoice</h1><p class="muted">Invoice <code>${escapeHtml(id)}</code>: see GET /v1/invoices/${escapeHtml(id)}.</p></div>`, '', apiKey);
 }
 
-const PAGES: Array<[RegExp, (id: string) => string]> = [
+/** Each page renders from the double's API, called with the double's key (`apiKey`). */
+const PAGES: Array<[RegExp, (id: string, apiKey: string) => string]> = [
   [/^\/c\/pay\/([^/]+)$/, checkoutPage],
   [/^\/p\/session\/([^/]+)$/, portalPage],
   [/^\/i\/([^/]+)(?:\/pdf)?$/, invoicePage],
 ];
 
 /** The page for a GET of `path`, or undefined (server.ts answers 404). The name is server.ts's. */
-export function placeholderPage(path: string): { status: number; html: string } | undefined {
+export function placeholderPage(path: string, apiKey: string): { status: number; html: string } | undefined {
   for (const [pattern, render] of PAGES) {
     const m = pattern.exec(path);
     if (!m) continue;
@@ -27,7 +28,7 @@ export function placeholderPage(path: string): { status: number; html: string } 
     } catch {
       return undefined; // malformed %-escape: not a page
     }
-    return { status: 200, html: render(id) };
+    return { status: 200, html: render(id, apiKey) };
   }
   return undefined;
 }

@@ -32,6 +32,8 @@ export interface RequestLogEntry {
 }
 
 export interface ServerDeps {
+  /** The secret key the double answers to (index.ts's `apiKey` option). */
+  apiKey: string;
   router: Router;
   faults: Faults;
   requestLog: RequestLogEntry[];
@@ -63,8 +65,12 @@ function header(req: IncomingMessage, name: string): string | undefined {
   return Array.isArray(v) ? v[0] : v;
 }
 
-/** The API key from `Authorization: Bearer sk_test_...` (or Basic with the key as user name). */
-function apiKey(req: IncomingMessage): string {
+/**
+ * The API key from `Authorization: Bearer sk_test_...` (or Basic with the key as user name),
+ * which must be the one the double was started with: like Stripe, it refuses a key it does not
+ * know, so a mistyped STRIPE_SECRET_KEY shows in development instead of in production.
+ */
+function apiKey(req: IncomingMessage, known: string): string {
   const auth = header(req, 'authorization');
   if (!auth) throw errors.noApiKey();
   let key: string | undefined;
@@ -72,7 +78,7 @@ function apiKey(req: IncomingMessage): string {
   if (scheme?.toLowerCase() === 'bearer') key = value;
   else if (scheme?.toLowerCase() === 'basic' && value) key = Buffer.from(value, 'base64').toString('utf8').split(':')[0];
   if (!key) throw errors.noApiKey();
-  if (!/^(sk|rk)_test_\S+$/.test(key)) throw errors.invalidApiKey(key);
+  if (key !== known) throw errors.invalidApiKey(key);
   return key;
 }
 
@@ -133,7 +139,7 @@ export function createDoubleServer(deps: ServerDeps): Server {
     }
 
     try {
-      const key = apiKey(req);
+      const key = apiKey(req, deps.apiKey);
       const input: FormObject = method === 'POST' ? parseForm(raw) : parseForm(url.search.slice(1));
       const match = deps.router.match(method, path);
       if (match.kind === 'none') throw errors.unrecognizedUrl(method, path);
@@ -190,7 +196,7 @@ export function createDoubleServer(deps: ServerDeps): Server {
         .catch(fail);
       return;
     }
-    const page = method === 'GET' ? placeholderPage(path) : undefined;
+    const page = method === 'GET' ? placeholderPage(path, deps.apiKey) : undefined;
     if (page) {
       send(res, page.status, page.html, {}, 'text/html; charset=utf-8');
       return;

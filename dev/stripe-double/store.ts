@@ -37,11 +37,14 @@ export class Collection<T extends { id: string }> {
   }
 }
 
-/** The stored object `id` or Stripe's 404 (`No such customer: 'cus_x'`), naming `param` in the error. */
-export function find<T extends { id: string }>(collection: Collection<T>, id: string, resource: string, param = 'id'): T {
+/**
+ * The stored object `id`, or Stripe's `No such customer: 'cus_x'`: a 404 when the id is the
+ * URL's, a 400 naming `param` when a request parameter names it (as Stripe answers).
+ */
+export function find<T extends { id: string }>(collection: Collection<T>, id: string, resource: string, param?: string): T {
   const found = collection.get(id);
-  if (!found) throw errors.notFound(resource, id, param);
-  return found;
+  if (found) return found;
+  throw param === undefined ? errors.notFound(resource, id) : errors.noSuchParamObject(resource, id, param);
 }
 
 /** The id of a reference that is an id or, once expanded, the object itself. */

@@ -109,7 +109,7 @@ export async function startServices(): Promise<Services> {
         // High limits: the limiter still runs its script on every request, it just never refuses.
         RATE_LIMIT_USER: '100000000/1m',
         RATE_LIMIT_ORG: '100000000/1h',
-        STRIPE_SECRET_KEY: 'sk_test_bench',
+        STRIPE_SECRET_KEY: double.apiKey,
         STRIPE_API_BASE: double.url,
         STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET,
         STRIPE_PRICE_ID: 'price_basic_monthly',

@@ -11,6 +11,8 @@ import { serve } from '../../dev/serve.ts';
 import { call, startStack, tokenFor, uid, type Call, type Stack } from './stack.ts';
 
 export const WEBHOOK_SECRET = 'whsec_test_secret_for_the_suite';
+/** The app's STRIPE_SECRET_KEY, the one key the suite's double accepts. */
+export const STRIPE_KEY = 'sk_test_suite';
 
 /**
  * Checkout's idempotency key changes when its double-click window ends: a test that expects
@@ -26,17 +28,18 @@ export async function startStripe(stack: Stack, opts: { deliver?: boolean } = {}
   const app = await serve({ '/api/stripe/webhook': webhook, '/api/billing/webhook': webhook });
   const double = await startStripeDouble({
     port: 0,
+    apiKey: STRIPE_KEY,
     ...(opts.deliver === false ? {} : { webhook: { url: `${app.url}/api/stripe/webhook`, secret: WEBHOOK_SECRET } }),
   });
   stack.setEnv({
-    STRIPE_SECRET_KEY: 'sk_test_suite',
+    STRIPE_SECRET_KEY: STRIPE_KEY,
     STRIPE_API_BASE: double.url,
     STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET,
     STRIPE_PRICE_ID: 'price_basic_monthly',
     STRIPE_PRICE_IDS: 'price_pro_monthly',
     STRIPE_MAX_RETRIES: '0',
   });
-  const stripe = new Stripe('sk_test_suite', { ...double.clientConfig, maxNetworkRetries: 0 });
+  const stripe = new Stripe(STRIPE_KEY, { ...double.clientConfig, maxNetworkRetries: 0 });
   return {
     double,
     stripe,

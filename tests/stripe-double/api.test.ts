@@ -162,7 +162,7 @@ describe('checkout sessions', () => {
     const meteredQty = await stripeError(stripe.checkout.sessions.create({ ...base, line_items: [{ price: 'price_usage_metered', quantity: 1 }] }));
     expect(meteredQty.param).toBe('line_items[0][quantity]');
     const unknown = await stripeError(stripe.checkout.sessions.create({ ...base, line_items: [{ price: 'price_nope', quantity: 1 }] }));
-    expect(unknown).toMatchObject({ statusCode: 404, code: 'resource_missing', param: 'line_items[0][price]' });
+    expect(unknown).toMatchObject({ statusCode: 400, code: 'resource_missing', param: 'line_items[0][price]' });
     const noMode = await stripeError(stripe.checkout.sessions.create({ line_items: [{ price: 'price_basic_monthly', quantity: 1 }] }));
     expect(noMode).toMatchObject({ code: 'parameter_missing', param: 'mode' });
   });
@@ -177,7 +177,7 @@ describe('billing portal sessions', () => {
     expect(portal.url).toBe(`http://localhost:9999/p/session/${portal.id}`);
     expect(double.state.portalSessions.get(portal.id)?.return_url).toBe('https://app.example.com/billing');
     const missing = await stripeError(stripe.billingPortal.sessions.create({ customer: 'cus_missing' }));
-    expect(missing).toMatchObject({ statusCode: 404, code: 'resource_missing', param: 'customer' });
+    expect(missing).toMatchObject({ statusCode: 400, code: 'resource_missing', param: 'customer' });
   });
 });
 
@@ -291,7 +291,7 @@ describe('events', () => {
 describe('http surface', () => {
   it('answers every call with a Request-Id, logs it, and serves placeholder pages', async () => {
     const before = double.requestLog.length;
-    const res = await fetch(`${double.url}/v1/customers?limit=1`, { headers: { Authorization: 'Bearer sk_test_x' } });
+    const res = await fetch(`${double.url}/v1/customers?limit=1`, { headers: { Authorization: `Bearer ${double.apiKey}` } });
     expect(res.status).toBe(200);
     expect(res.headers.get('request-id')).toMatch(/^req_/);
     expect(double.requestLog.slice(before)).toEqual([expect.objectContaining({ method: 'GET', path: '/v1/customers', status: 200 })]);
@@ -310,7 +310,7 @@ describe('http surface', () => {
     body.append('expand[]', 'customer');
     const res = await fetch(`${double.url}/v1/subscriptions`, {
       method: 'POST',
-      headers: { Authorization: 'Bearer sk_test_x', 'Content-Type': 'application/x-www-form-urlencoded' },
+      headers: { Authorization: `Bearer ${double.apiKey}`, 'Content-Type': 'application/x-www-form-urlencoded' },
       body,
     });
     const sub = (await res.json()) as Stripe.Subscription;

@@ -31,6 +31,31 @@ describe('errors', () => {
     }
   });
 
+  it('an unknown id named in the request (not the URL) is 400 resource_missing naming that parameter, as Stripe answers', async () => {
+    const customer = await stripe.customers.create({});
+    const { subscription } = await subscribe(double, stripe);
+    const price = [{ price: 'price_basic_monthly', quantity: 1 }];
+    const cases: Array<[string, () => Promise<unknown>]> = [
+      ['customer', () => stripe.checkout.sessions.create({ mode: 'subscription', customer: 'cus_missing', line_items: price, success_url: 'https://x.example' })],
+      ['line_items[0][price]', () => stripe.checkout.sessions.create({ mode: 'subscription', line_items: [{ price: 'price_missing', quantity: 1 }], success_url: 'https://x.example' })],
+      ['customer', () => stripe.billingPortal.sessions.create({ customer: 'cus_missing' })],
+      ['customer', () => stripe.subscriptions.create({ customer: 'cus_missing', items: [{ price: 'price_basic_monthly' }] })],
+      ['items[0][price]', () => stripe.subscriptions.create({ customer: customer.id, items: [{ price: 'price_missing' }] })],
+      ['items[0][id]', () => stripe.subscriptions.update(subscription.id, { items: [{ id: 'si_missing', quantity: 2 }] })],
+      ['items[0][price]', () => stripe.subscriptions.update(subscription.id, { items: [{ price: 'price_missing' }] })],
+      ['product', () => stripe.prices.create({ currency: 'usd', unit_amount: 100, product: 'prod_missing' })],
+      ['starting_after', () => stripe.customers.list({ starting_after: 'cus_missing' })],
+    ];
+    for (const [param, call] of cases) {
+      const err = await stripeError(call());
+      expect(err, param).toBeInstanceOf(Stripe.errors.StripeInvalidRequestError);
+      expect(err, param).toMatchObject({ statusCode: 400, code: 'resource_missing', param });
+      expect(err.message, param).toMatch(/^No such [a-z_. ]+: '[a-z_]+missing'$/);
+    }
+    // Nothing was created on the way.
+    expect([...double.state.subscriptions.values()].filter((s) => s.customer === customer.id)).toEqual([]);
+  });
+
   it('unknown parameters are 400 parameter_unknown, named with their nesting', async () => {
     const top = await stripeError(stripe.customers.create({ colour: 'red' } as Stripe.CustomerCreateParams));
     expect(top).toMatchObject({ statusCode: 400, code: 'parameter_unknown', param: 'colour', message: 'Received unknown parameter: colour' });
@@ -67,7 +92,7 @@ describe('errors', () => {
   });
 
   it('unknown URLs are 404 invalid_request_error', async () => {
-    const res = await fetch(`${double.url}/v1/widgets`, { headers: { Authorization: 'Bearer sk_test_x' } });
+    const res = await fetch(`${double.url}/v1/widgets`, { headers: { Authorization: `Bearer ${double.apiKey}` } });
     expect(res.status).toBe(404);
     const body = (await res.json()) as { error: { type: string; message: string } };
     expect(body.error).toMatchObject({ type: 'invalid_request_error', message: expect.stringContaining('Unrecognized request URL (GET: /v1/widgets)') });

@@ -7,7 +7,7 @@ import { startStripeDouble, type StripeDouble, type StripeDoubleOptions } from '
 export const SECRET = 'whsec_test_double_suite';
 
 export function client(double: StripeDouble, opts: { maxNetworkRetries?: number; timeout?: number } = {}): Stripe {
-  return new Stripe('sk_test_double', {
+  return new Stripe(double.apiKey, {
     ...double.clientConfig,
     maxNetworkRetries: opts.maxNetworkRetries ?? 0,
     ...(opts.timeout !== undefined ? { timeout: opts.timeout } : {}),

@@ -14,7 +14,7 @@ afterAll(() => double.close());
 function post(path: string, body: string, key: string) {
   return fetch(`${double.url}${path}`, {
     method: 'POST',
-    headers: { Authorization: 'Bearer sk_test_x', 'Content-Type': 'application/x-www-form-urlencoded', 'Idempotency-Key': key },
+    headers: { Authorization: `Bearer ${double.apiKey}`, 'Content-Type': 'application/x-www-form-urlencoded', 'Idempotency-Key': key },
     body,
   });
 }
@@ -38,8 +38,8 @@ describe('idempotency', () => {
     const key = `k-${Date.now()}-error`;
     const first = await post('/v1/billing_portal/sessions', 'customer=cus_nobody', key);
     const second = await post('/v1/billing_portal/sessions', 'customer=cus_nobody', key);
-    expect(first.status).toBe(404);
-    expect(second.status).toBe(404);
+    expect(first.status).toBe(400);
+    expect(second.status).toBe(400);
     expect(second.headers.get('idempotent-replayed')).toBe('true');
     expect(await second.text()).toBe(await first.text());
   });
@@ -84,8 +84,8 @@ describe('idempotency', () => {
   });
 
   it('ignores Idempotency-Key on GET', async () => {
-    const res = await fetch(`${double.url}/v1/customers`, { headers: { Authorization: 'Bearer sk_test_x', 'Idempotency-Key': 'get-key' } });
-    const again = await fetch(`${double.url}/v1/customers?limit=1`, { headers: { Authorization: 'Bearer sk_test_x', 'Idempotency-Key': 'get-key' } });
+    const res = await fetch(`${double.url}/v1/customers`, { headers: { Authorization: `Bearer ${double.apiKey}`, 'Idempotency-Key': 'get-key' } });
+    const again = await fetch(`${double.url}/v1/customers?limit=1`, { headers: { Authorization: `Bearer ${double.apiKey}`, 'Idempotency-Key': 'get-key' } });
     expect(res.status).toBe(200);
     expect(again.status).toBe(200);
     expect(again.headers.get('idempotent-replayed')).toBeNull();

@@ -1,8 +1,8 @@
 /**
  * Every object the double produces has the top-level keys of Stripe's published
- * example for its type (fixtures3.json), plus the few keys the pinned API version
- * requires that the example predates (ADDED_KEYS), minus those Stripe omits in some
- * states (OPTIONAL_KEYS). Compared on the wire JSON, not on stripe-node's objects.
+ * example for its type (fixtures3.json) less those the pinned API version removed
+ * (REMOVED_KEYS), plus the few keys it requires that the example predates (ADDED_KEYS),
+ * minus those Stripe omits in some states (OPTIONAL_KEYS). Compared on the wire JSON, not on stripe-node's objects.
  */
 import type Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -20,7 +20,7 @@ afterAll(() => double.close());
 async function wire<T>(path: string, init: { method?: string; body?: string } = {}): Promise<T> {
   const res = await fetch(`${double.url}${path}`, {
     method: init.method ?? 'GET',
-    headers: { Authorization: 'Bearer sk_test_shapes', 'Content-Type': 'application/x-www-form-urlencoded' },
+    headers: { Authorization: `Bearer ${double.apiKey}`, 'Content-Type': 'application/x-www-form-urlencoded' },
     ...(init.body !== undefined ? { body: init.body } : {}),
   });
   if (!res.ok) throw new Error(`${path}: ${res.status} ${await res.text()}`);

@@ -64,7 +64,7 @@ const CREATE_FIELDS: Fields = {
   success_url: str,
   cancel_url: str,
   expires_at: { t: 'integer' },
-  ui_mode: { t: 'string', enum: ['hosted', 'hosted_page', 'embedded', 'embedded_page', 'elements', 'custom'] },
+  ui_mode: { t: 'string', enum: ['hosted_page', 'embedded_page', 'elements', 'form'] }, // since 2026-03-25.dahlia (was hosted, embedded, custom)
   // Accepted by Stripe; the double does not model it, so it rejects it.
   discounts: unsupported,
   // Accepted by Stripe; the double does not model them.

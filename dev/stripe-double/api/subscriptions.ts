@@ -248,7 +248,7 @@ export function subscriptionRoutes(router: Router, ctx: Ctx): void {
     }
     const newItems = (p.items ?? []).map((item, i) => {
       const existing = item.id === undefined ? undefined : sub.items.data.find((x) => x.id === item.id);
-      if (item.id !== undefined && !existing) throw errors.notFound('subscription item', item.id, `items[${i}][id]`);
+      if (item.id !== undefined && !existing) throw errors.noSuchParamObject('subscription item', item.id, `items[${i}][id]`);
       if (!existing && item.price === undefined) throw errors.missingParam(`items[${i}][price]`);
       const price = item.price === undefined ? undefined : priceFor(item.price, `items[${i}][price]`);
       return { item, existing, price };

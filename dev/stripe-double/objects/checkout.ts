@@ -108,7 +108,7 @@ export function buildCheckoutSession(created: number, f: CheckoutSessionFields):
   s.submit_type = null;
   s.subscription = null;
   s.total_details = { amount_discount: 0, amount_shipping: 0, amount_tax: 0 };
-  s.ui_mode = 'hosted';
+  s.ui_mode = 'hosted_page'; // the default since 2026-03-25.dahlia ('hosted' before)
   s.wallet_options = null;
   return s;
 }

@@ -79,6 +79,6 @@ const SCRIPT = `
   load().catch(showError);
 `;
 
-export function checkoutPage(sessionId: string): string {
-  return hostedPage('Checkout', BODY, SCRIPT.replace('SESSION_ID', () => scriptLiteral(sessionId)));
+export function checkoutPage(sessionId: string, apiKey: string): string {
+  return hostedPage('Checkout', BODY, SCRIPT.replace('SESSION_ID', () => scriptLiteral(sessionId)), apiKey);
 }

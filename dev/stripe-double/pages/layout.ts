@@ -49,8 +49,8 @@ const COMMON_SCRIPT = `
   const day = (unix) => unix ? new Date(unix * 1000).toLocaleDateString('en-US', { year: 'numeric', month: 'short', day: 'numeric', timeZone: 'UTC' }) : '';
   async function call(method, path, body) {
     const init = { method, headers: {} };
-    // Any sk_test_ key opens the double's /v1; /_double takes JSON and no key.
-    if (path.startsWith('/v1/')) init.headers.Authorization = 'Bearer sk_test_double_hosted_pages';
+    // /v1 wants the double's own key; /_double takes JSON and no key.
+    if (path.startsWith('/v1/')) init.headers.Authorization = 'Bearer ' + API_KEY;
     if (body !== undefined) { init.headers['Content-Type'] = 'application/json'; init.body = JSON.stringify(body); }
     const res = await fetch(path, init);
     const json = await res.json().catch(() => ({}));
@@ -64,7 +64,11 @@ const COMMON_SCRIPT = `
   }
 `;
 
-export function hostedPage(title: string, body: string, script: string): string {
+/**
+ * A page that calls the double's /v1 with `apiKey`, the double's own test key: whoever can load
+ * the page can reach /_double, which takes no key, so the page gives away nothing more.
+ */
+export function hostedPage(title: string, body: string, script: string, apiKey: string): string {
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -81,7 +85,7 @@ export function hostedPage(title: string, body: string, script: string): string 
 ${body}
 </main>
 <script>
-${COMMON_SCRIPT}
+${COMMON_SCRIPT.replace('API_KEY', () => scriptLiteral(apiKey))}
 ${script}
 </script>
 </body>

@@ -110,6 +110,6 @@ const SCRIPT = `
   }).catch(showError);
 `;
 
-export function portalPage(sessionId: string): string {
-  return hostedPage('Customer portal', BODY, SCRIPT.replace('PORTAL_ID', () => scriptLiteral(sessionId)));
+export function portalPage(sessionId: string, apiKey: string): string {
+  return hostedPage('Customer portal', BODY, SCRIPT.replace('PORTAL_ID', () => scriptLiteral(sessionId)), apiKey);
 }
