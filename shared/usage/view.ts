@@ -7,7 +7,7 @@ import { accessFor } from '../access.ts';
 import type { Principal } from '../auth.ts';
 import { required, type Config } from '../config.ts';
 import { describeError, type Logger } from '../log.ts';
-import type { Store, UsageOverview } from '../store/index.ts';
+import { getStore, type Store, type UsageOverview } from '../store/index.ts';
 import { calendarMonth, minuteAligned, usagePeriod, type UsagePeriod } from './period.ts';
 
 export interface StripeUsage {
@@ -46,18 +46,26 @@ export async function usageView(cfg: Config, log: Logger, overview: UsageOvervie
   // period to show: the calendar month is used, as for an account that never subscribed.
   const access = accessFor(overview.subscriptions, cfg.PAST_DUE_GRACE_DAYS);
   const subscription = (access.hasAccess && overview.subscriptions.find((s) => s.id === access.subscription?.id)) || null;
-  const period = usagePeriod(subscription);
+  // Trials are left out: the plan's interval after a trial is not the trial's length.
+  const renewing = access.state === 'active' || access.state === 'past_due';
+  const period = usagePeriod(subscription, Date.now(), renewing);
   const customerId = overview.account?.stripe_customer_id ?? subscription?.customer_id ?? null;
-  const totals = period.source === 'subscription' && subscription ? subscription.usage : overview.month;
+  const totals =
+    period.source === 'calendar_month' || !subscription
+      ? overview.month
+      : period.source === 'subscription'
+        ? subscription.usage
+        : // Rare (a renewal webhook is late): the estimated period's totals cost a second read.
+          await getStore(cfg).usageTotals(principal.accountId, period.start, period.end);
   const stripe = withStripe ? await stripeUsage(cfg, log, customerId, period) : undefined;
-  const priceId = period.source === 'subscription' ? (subscription?.price_id ?? null) : null;
+  const priceId = period.source === 'calendar_month' ? null : (subscription?.price_id ?? null);
   const included = (priceId && cfg.USAGE_INCLUDED[priceId]) || 0;
   return {
     accountId: principal.accountId,
     accountType: principal.accountKind,
     customerId,
     period,
-    plan: period.source === 'subscription' ? { priceId, name: (priceId && cfg.PLAN_NAMES[priceId]) ?? priceId } : null,
+    plan: period.source === 'calendar_month' ? null : { priceId, name: (priceId && cfg.PLAN_NAMES[priceId]) ?? priceId },
     recorded: totals.recorded,
     reported: totals.reported,
     pending: totals.recorded - totals.reported,

@@ -1,6 +1,8 @@
 /** GET usage: the current period's ledger, included quantity and overage, and Stripe's view beside it. */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import usage from '../../functions/usage.ts';
+import type { SubscriptionRow } from '../../shared/store/types.ts';
+import { usagePeriod } from '../../shared/usage/period.ts';
 import { call, tokenFor, uid, type Stack } from '../helpers/stack.ts';
 import { DAY, expectStripeMatchesLedger, linkedAccount, nowS, record, report, SERVICE_KEY, startUsageStack, type StripeSide } from './helpers.ts';
 
@@ -87,6 +89,74 @@ describe('GET usage', () => {
     expect(res.body.period.source).toBe('calendar_month');
     expect(res.body.plan).toBeNull();
     expect(res.body.included).toBe(0);
+  });
+
+  describe('when the stored period has ended but the renewal webhook has not come yet', () => {
+    const iso = (s: number) => new Date(s * 1000).toISOString();
+    /** The same instant `n` calendar months on (UTC). */
+    const months = (s: number, n: number) => {
+      const d = new Date(s * 1000);
+      d.setUTCMonth(d.getUTCMonth() + n);
+      return d.getTime() / 1000;
+    };
+
+    it('keeps the plan and its included quantity for the period it has most likely moved on to, marked as estimated', async () => {
+      const end = nowS() - 10 * DAY;
+      const a = await linkedAccount({ period: { start: months(end, -1), end }, priceId: 'price_basic_monthly' });
+      await record([
+        { accountId: a.accountId, quantity: 500, idempotencyKey: key(), timestamp: end - 60 }, // the stored period
+        { accountId: a.accountId, quantity: 60, idempotencyKey: key(), timestamp: end },
+        { accountId: a.accountId, quantity: 70, idempotencyKey: key(), timestamp: nowS() - 100 },
+      ]);
+      const res = await get(await tokenFor({ sub: a.id }), '?source=stripe');
+      expect(res.status).toBe(200);
+      expect(res.body).toMatchObject({
+        period: { start: iso(end), end: iso(months(end, 1)), source: 'subscription_estimated' },
+        plan: { priceId: 'price_basic_monthly' },
+        recorded: 130, pending: 130, included: 100, overage: 30,
+        stripe: { start: iso(Math.floor(end / 60) * 60) },
+      });
+      await report();
+    });
+
+    it('rolls a weekly plan on by whole weeks until the period holds now', async () => {
+      const end = nowS() - 10 * DAY;
+      const a = await linkedAccount({ period: { start: end - 7 * DAY, end }, priceId: 'price_pro_monthly' });
+      await record([
+        { accountId: a.accountId, quantity: 5, idempotencyKey: key(), timestamp: end + 6 * DAY }, // the first estimated week, over
+        { accountId: a.accountId, quantity: 8, idempotencyKey: key(), timestamp: nowS() - 100 },
+      ]);
+      const res = await get(await tokenFor({ sub: a.id }));
+      expect(res.body).toMatchObject({
+        period: { start: iso(end + 7 * DAY), end: iso(end + 14 * DAY), source: 'subscription_estimated' },
+        plan: { priceId: 'price_pro_monthly' },
+        recorded: 8, included: 1000, overage: 0,
+      });
+      await report();
+    });
+
+    it('does not roll a subscription that was to end with that period: the calendar month, no plan', async () => {
+      const end = nowS() - 10 * DAY;
+      const a = await linkedAccount({ period: { start: months(end, -1), end }, priceId: 'price_basic_monthly' });
+      await stack.sql`update billing_subscriptions set cancel_at_period_end = true where customer_id = ${a.customer}`;
+      const res = await get(await tokenFor({ sub: a.id }));
+      expect(res.body).toMatchObject({ period: { source: 'calendar_month' }, plan: null, included: 0 });
+    });
+
+    it('steps month plans on Stripe\'s anchor day, clamped to shorter months', () => {
+      const sub = (start: string, end: string) => ({ current_period_start: start, current_period_end: end }) as SubscriptionRow;
+      const at = (s: string) => Date.parse(s);
+      // Anchored on the 31st: January 31 to February 28, then March 31 to April 30.
+      expect(usagePeriod(sub('2027-01-31T09:00:00Z', '2027-02-28T09:00:00Z'), at('2027-04-02T00:00:00Z'), true)).toEqual({
+        start: '2027-03-31T09:00:00.000Z', end: '2027-04-30T09:00:00.000Z', source: 'subscription_estimated',
+      });
+      // A yearly plan over a leap day.
+      expect(usagePeriod(sub('2027-03-01T00:00:00Z', '2028-03-01T00:00:00Z'), at('2028-06-01T00:00:00Z'), true)).toMatchObject({
+        start: '2028-03-01T00:00:00.000Z', end: '2029-03-01T00:00:00.000Z',
+      });
+      // Not renewing (canceling, trial, ended): not rolled.
+      expect(usagePeriod(sub('2027-01-31T09:00:00Z', '2027-02-28T09:00:00Z'), at('2027-04-02T00:00:00Z'), false).source).toBe('calendar_month');
+    });
   });
 
   it('?source=stripe shows Stripe\'s meter summaries for the same period beside the ledger', async () => {
