@@ -124,7 +124,7 @@ if (env.STRIPE_SECRET_KEY) {
   await needPort(port, 'the Stripe double', 'DEV_STRIPE_PORT');
   const double = await startStripeDouble({ port, webhook: { url: `${SITE}/api/stripe/webhook`, secret } });
   stops.push(() => double.close());
-  env.STRIPE_SECRET_KEY = 'sk_test_local_double';
+  env.STRIPE_SECRET_KEY = double.apiKey; // the one key the double accepts
   env.STRIPE_API_BASE = double.url;
   env.STRIPE_WEBHOOK_SECRET ??= secret;
   // The double's seeded catalog (dev/stripe-double/README.md), as the demo site lists it.
