@@ -9,22 +9,29 @@ import { createLogger } from '../shared/log.ts';
 import { reconcile } from '../shared/reconcile.ts';
 import { getStore } from '../shared/store/index.ts';
 
+/** Time kept back from the function's limit for the customer in flight (Stripe and database timeouts). */
+const MARGIN_MS = 30_000;
+
 export interface ReconcileSummary {
   customers: number;
   subscriptions: number;
   changed: number;
   failed: number;
+  /** false when the time ran out first; the next run goes on where this one stopped. */
+  complete: boolean;
 }
 
 export async function handler(event: ScheduledEvent, context?: LambdaContext): Promise<ReconcileSummary> {
   const cfg = loadConfig();
   const log = createLogger({ function: 'reconcile-nightly', requestId: context?.awsRequestId, scheduledAt: event.time });
-  const report = await reconcile(cfg, getStore(cfg), log);
+  const remaining = context?.getRemainingTimeInMillis?.() ?? 900_000;
+  const report = await reconcile(cfg, getStore(cfg), log, { timeBudgetMs: Math.max(1_000, remaining - MARGIN_MS) });
   const summary = {
     customers: report.customers,
     subscriptions: report.subscriptions,
     changed: report.changed.length,
     failed: report.failed.length,
+    complete: report.complete,
   };
   log.info('reconcile_done', { ...summary });
   // A failed invocation shows in the function's Errors metric (alarm on it); the customers

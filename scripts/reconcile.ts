@@ -1,5 +1,6 @@
 /**
- * npm run reconcile: repairs stored subscriptions from Stripe and prints what changed.
+ * npm run reconcile: repairs stored subscriptions from Stripe and prints what changed. It has
+ * no time limit: it reaches every customer, starting where the last run (nightly or not) stopped.
  * Reads the same environment as the functions (process env, then .env).
  */
 import { loadDotEnv } from '../dev/dotenv.ts';

@@ -40,8 +40,22 @@ export class Store {
     });
   }
 
-  listCustomers(): Promise<Array<{ customer_id: string; account_id: string | null }>> {
-    return this.rpc.call('billing_list_customers', {});
+  /**
+   * Known customers in id order: after `after`, through `through` (inclusive), at most
+   * `limit`; all of them without bounds.
+   */
+  listCustomers(page: { after?: string | null; through?: string | null; limit?: number } = {}): Promise<Array<{ customer_id: string; account_id: string | null }>> {
+    return this.rpc.call('billing_list_customers', { ...page });
+  }
+
+  /** The last customer the reconcile reached (null before its first run). */
+  async reconcilePosition(): Promise<string | null> {
+    return (await this.rpc.call<{ customer_id: string | null }>('billing_reconcile_position', {})).customer_id;
+  }
+
+  /** Keeps `customerId` as the last customer reconciled: the next run starts after it. */
+  async reconcileAdvance(customerId: string): Promise<void> {
+    await this.rpc.call('billing_reconcile_advance', { customer_id: customerId });
   }
 
   close(): Promise<void> {

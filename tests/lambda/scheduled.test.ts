@@ -36,17 +36,17 @@ const scheduled = () => ({
 
 describe('reconcile-nightly on Lambda', () => {
   it('runs over the known customers and returns a summary', async () => {
-    expect(await handler(scheduled(), lambdaContext())).toEqual({ customers: 0, subscriptions: 0, changed: 0, failed: 0 });
+    expect(await handler(scheduled(), lambdaContext())).toEqual({ customers: 0, subscriptions: 0, changed: 0, failed: 0, complete: true });
   });
 
   it('counts a customer and its subscription, and repairs what a lost event left wrong', async () => {
     const c = await checkedOut(s);
     await s.double.actions.scheduleCancel(c.sub, true, { deliver: false }); // the event is lost
     expect(await stack.sql`select cancel_at_period_end from billing_subscriptions where id = ${c.sub}`).toEqual([{ cancel_at_period_end: false }]);
-    expect(await handler(scheduled(), lambdaContext())).toEqual({ customers: 1, subscriptions: 1, changed: 1, failed: 0 });
+    expect(await handler(scheduled(), lambdaContext())).toEqual({ customers: 1, subscriptions: 1, changed: 1, failed: 0, complete: true });
     await expectSubscriptionsMatchStripe(stack, s, [c.customer]);
     // Nothing left to repair.
-    expect(await handler(scheduled(), lambdaContext())).toEqual({ customers: 1, subscriptions: 1, changed: 0, failed: 0 });
+    expect(await handler(scheduled(), lambdaContext())).toEqual({ customers: 1, subscriptions: 1, changed: 0, failed: 0, complete: true });
   });
 
   it('fails the invocation (so it shows in the Errors metric) when a customer could not be reconciled', async () => {
