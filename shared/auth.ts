@@ -80,13 +80,17 @@ async function verifiedPayload(v: Verifier, token: string, cfg: Config): Promise
 }
 
 /**
- * The email goes to Stripe (the customer's email, checkout metadata): at most 254 characters
- * (RFC 5321), one @, no spaces, control characters or lone surrogates (stripe-node cannot
- * encode those). Anything else is dropped, not refused: the user can still pay, Checkout
- * asks for the email itself.
+ * The email goes to Stripe (the customer's email, checkout metadata), which checks its shape
+ * and refuses a bad one (a failed checkout), and stripe-node cannot encode lone surrogates.
+ * So only a plain address is kept: ASCII, at most 254 characters (RFC 5321) and 64 before
+ * the @, dot-separated atoms (no leading, trailing or double dots), a domain of at least two
+ * DNS labels. Anything else (internationalised addresses too) is dropped, not refused: the
+ * user can still pay, Checkout asks for the email itself.
  */
-const usableEmail = (v: unknown): string | undefined =>
-  typeof v === 'string' && v.length <= 254 && /^[^@\s]+@[^@\s]+$/.test(v) && usableId(v) ? v : undefined;
+const ATOMS = "[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*";
+const LABEL = '[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?';
+const EMAIL = new RegExp(`^(?=[^@]{1,64}@)${ATOMS}@(?:${LABEL}\\.)+${LABEL}$`);
+const usableEmail = (v: unknown): string | undefined => (typeof v === 'string' && v.length <= 254 && EMAIL.test(v) ? v : undefined);
 
 function claim(payload: JWTPayload, name: string): string | undefined {
   // Supabase keeps custom claims the user cannot edit in app_metadata.

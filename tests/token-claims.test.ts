@@ -68,6 +68,11 @@ describe('an unusable email in the token is dropped, never a 500 and never sent 
     'too long': `${'a'.repeat(250)}@example.com`,
     'not an email': 'ada example.com',
     'not a string': 42,
+    // Shapes Stripe's own email check refuses (a failed checkout), or may.
+    'no dot in the domain': 'ada@localhost',
+    'double dot': 'ada..lovelace@example.com',
+    'over 64 characters before the @': `${'a'.repeat(65)}@example.com`,
+    'not ASCII': 'ädä@example.com',
   };
   for (const [what, email] of Object.entries(bad)) {
     it(what, async () => {
