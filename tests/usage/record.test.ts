@@ -166,6 +166,13 @@ describe('POST usage: validation is all or nothing', () => {
     const raw = await postUsage(`{"accountId":"user:\\ud800","quantity":1,"idempotencyKey":"k1"}`);
     expect(raw.status).toBe(400);
     expect(raw.body.details).toEqual([expect.objectContaining({ field: 'accountId' })]);
+    // The other strings that reach the database are held to the same: the key and a timestamp.
+    const others = await postUsage({
+      records: [rec(account, { idempotencyKey: 'k\uD800' }), rec(account, { idempotencyKey: 'k\u0000' }), rec(account, { timestamp: `${new Date().toISOString()}\uDC00` })],
+    });
+    expect(others.status).toBe(400);
+    expect((others.body.details as Array<{ index: number; field: string }>).map((d) => `${d.index}:${d.field}`)).toEqual(['0:idempotencyKey', '1:idempotencyKey', '2:timestamp']);
+    expect(await rowsOf(account)).toHaveLength(0);
   });
 
   it('accepts a full batch of 1,000 in one call', async () => {
