@@ -8,15 +8,19 @@
  * Ports and the data folder are settable so a second stack (the browser test's) never
  * collides with yours: DEV_PORT (8888), DEV_POSTGRES_PORT (54329), DEV_UPSTASH_PORT (8079),
  * DEV_REDIS_PORT (any free), DEV_STRIPE_PORT (12111), DEV_DATA_DIR (.data); DEV_NO_DOTENV=1 skips .env.
+ * Everything listens on DEV_HOST (127.0.0.1): the development JWT secret is public, so the
+ * stack is reachable from other machines only when you say so (DEV_HOST=0.0.0.0).
  */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { delimiter, join, relative, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { startStripeDouble } from './stripe-double/index.ts';
 import { loadDotEnv } from './dotenv.ts';
 import { startLocalPostgres } from './postgres.ts';
-import { findRedisServer, startRedisServer } from './redis/redis-server.ts';
+import { startRedisServer } from './redis/redis-server.ts';
+import { ensurePackages, installCommand, REDIS_SERVER } from './system-packages.ts';
 import { startUpstashBridge } from './redis/upstash-bridge.ts';
 import { signDevToken } from './token.ts';
 import { buildClient } from '../scripts/build-client.ts';
@@ -36,6 +40,29 @@ async function fail(message: string): Promise<never> {
   await Promise.allSettled(stops.map((s) => s()));
   process.exit(1);
 }
+
+const LOCAL_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]', '::1', '']);
+
+/** What in the settings is real (a live Stripe key, a database elsewhere), or null. */
+function realService(e: Record<string, string | undefined>): string | null {
+  if (/^(sk|rk)_live_/.test(e.STRIPE_SECRET_KEY ?? '')) return 'a live Stripe key (STRIPE_SECRET_KEY)';
+  for (const name of ['DATABASE_URL', 'SUPABASE_URL'] as const) {
+    const raw = e[name];
+    if (!raw) continue;
+    let host: string;
+    try {
+      host = new URL(raw).hostname;
+    } catch {
+      return `a database that is not on this machine (${name})`;
+    }
+    if (!LOCAL_HOSTS.has(host)) return `a database that is not on this machine (${name})`;
+  }
+  return null;
+}
+
+// Anything that throws while starting (a migration, a port taken in between) stops what started.
+process.on('uncaughtException', (err) => void fail(err.message));
+process.on('unhandledRejection', (err) => void fail(err instanceof Error ? err.message : String(err)));
 
 /** Read before anything starts, so a bad value stops nothing half-way. */
 function portSetting(name: string, fallback: number): number {
@@ -67,6 +94,7 @@ const POSTGRES_PORT = portSetting('DEV_POSTGRES_PORT', 54329);
 const UPSTASH_PORT = portSetting('DEV_UPSTASH_PORT', 8079);
 const REDIS_PORT = portSetting('DEV_REDIS_PORT', 0);
 const STRIPE_PORT = portSetting('DEV_STRIPE_PORT', 12111);
+const HOST = env.DEV_HOST || '127.0.0.1';
 const SITE = `http://localhost:${PORT}`;
 const dataDir = resolve(env.DEV_DATA_DIR || '.data');
 const shown = (dir: string) => (relative('.', dir).startsWith('..') ? dir : relative('.', dir));
@@ -76,6 +104,12 @@ try {
   parseConfig(env);
 } catch (err) {
   await fail(`${(err as Error).message} (from your environment or .env).`);
+}
+// The development JWT secret is public: anyone can sign a token with it. Never beside real data.
+const devSecret = (!env.JWT_SECRET && !env.SUPABASE_JWT_SECRET && !env.JWT_JWKS_URL) || env.JWT_SECRET === DEV_JWT_SECRET;
+const real = realService(env);
+if (devSecret && real) {
+  await fail(`refusing the public development JWT secret with ${real}: set JWT_SECRET (or SUPABASE_JWT_SECRET, JWT_JWKS_URL) to your own.`);
 }
 await needPort(PORT, 'the site and API', 'DEV_PORT');
 if (!existsSync(resolve('node_modules/.bin/netlify'))) await fail('netlify-cli is not installed: run npm install first.');
@@ -100,7 +134,7 @@ if (env.DATABASE_URL || env.SUPABASE_URL) {
 
 if (env.UPSTASH_REDIS_REST_URL) {
   say('Redis', `Upstash at ${env.UPSTASH_REDIS_REST_URL}`);
-} else if (findRedisServer()) {
+} else if (ensurePackages([REDIS_SERVER], 'for rate limiting', (l) => console.log(`npm run dev: ${l}`)).length === 0) {
   const port = UPSTASH_PORT;
   await needPort(port, 'the Upstash bridge', 'DEV_UPSTASH_PORT');
   const redis = await startRedisServer({ port: REDIS_PORT });
@@ -111,7 +145,7 @@ if (env.UPSTASH_REDIS_REST_URL) {
   env.UPSTASH_REDIS_REST_TOKEN = bridge.token;
   say('Redis', `redis-server ${redis.url} behind the Upstash bridge ${bridge.url}`);
 } else {
-  say('Redis', 'WARNING: no redis-server on PATH, rate limiting is OFF. Install it: sudo apt-get install redis-server');
+  say('Redis', `WARNING: no redis-server on PATH, rate limiting is OFF. Turn it on: ${installCommand([REDIS_SERVER])}`);
 }
 
 if (env.STRIPE_SECRET_KEY) {
@@ -175,9 +209,18 @@ console.log(`  API       ${SITE}/api/stripe/<name> and /api/billing/<name>`);
 console.log(`  Site      ${SITE}/pricing.html and /account.html (public/)`);
 
 const bin = resolve('node_modules/.bin');
+// netlify dev has no host option (its servers listen on every interface): a preload binds them.
+const listenHost = `--import=${pathToFileURL(resolve('dev/listen-host.mjs')).href}`;
 const child = spawn('netlify', ['dev', '--offline', '--port', String(PORT)], {
   stdio: 'inherit',
-  env: { ...env, PATH: `${bin}${delimiter}${env.PATH ?? ''}`, NETLIFY_TELEMETRY_DISABLED: '1', BROWSER: 'none' } as NodeJS.ProcessEnv,
+  env: {
+    ...env,
+    PATH: `${bin}${delimiter}${env.PATH ?? ''}`,
+    NODE_OPTIONS: `${env.NODE_OPTIONS ?? ''} ${listenHost}`.trim(),
+    DEV_HOST: HOST,
+    NETLIFY_TELEMETRY_DISABLED: '1',
+    BROWSER: 'none',
+  } as NodeJS.ProcessEnv,
 });
 child.on('error', (err) => void fail(`netlify dev did not start: ${err.message}. Run npm install.`));
 

@@ -3,7 +3,8 @@
  * bound to 127.0.0.1, no RDB snapshots, no AOF, answering PING before it resolves.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { accessSync, constants, mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
+import { onPath } from "../system-packages.ts";
 import { freePort } from "../ports.ts";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -28,22 +29,12 @@ export interface RedisServerHandle {
 
 /** Absolute path of `redis-server` on PATH, or null. */
 export function findRedisServer(): string | null {
-  for (const dir of (process.env.PATH ?? "").split(path.delimiter)) {
-    if (!dir) continue;
-    const candidate = path.join(dir, "redis-server");
-    try {
-      accessSync(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      // not here
-    }
-  }
-  return null;
+  return onPath("redis-server");
 }
 
 export async function startRedisServer(options: RedisServerOptions = {}): Promise<RedisServerHandle> {
   const bin = options.bin ?? findRedisServer();
-  if (!bin) throw new Error("redis-server not found on PATH (Debian: apt-get install redis-server)");
+  if (!bin) throw new Error("redis-server not found on PATH (Debian: sudo apt-get install -y redis-server)");
   // A port picked by freePort() can be taken before redis binds it: try a few.
   const attempts = options.port ? 1 : 3;
   let lastError: unknown;

@@ -3,20 +3,20 @@
  * background connection chromium would make is switched off, and each run gets a new,
  * empty profile. A missing chromium is a failure with the fix in its message, never a skip.
  */
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext } from 'playwright-core';
+import { CHROMIUM, CHROMIUM_PATH, ensurePackages, installCommand } from '../../dev/system-packages.ts';
 
-export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
 export async function launchBrowser(): Promise<{ context: BrowserContext; close(): Promise<void> }> {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(`The browser test needs chromium at ${CHROMIUM}: install it (Debian: apt-get install -y chromium) or set CHROMIUM_PATH.`);
+  if (ensurePackages([CHROMIUM], 'for the browser test').length > 0) {
+    throw new Error(`The browser test needs chromium at ${CHROMIUM_PATH}: ${installCommand([CHROMIUM])} (or set CHROMIUM_PATH).`);
   }
   const profile = mkdtempSync(join(tmpdir(), 'billing-e2e-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
+    executablePath: CHROMIUM_PATH,
     headless: true,
     viewport: { width: 1100, height: 800 },
     args: [
