@@ -1,6 +1,7 @@
 /**
  * `npm run dev` tells the developer what is wrong in one line, before it starts anything:
- * a port in use, a bad setting. (The working start is the browser test's.)
+ * a port in use, a bad setting, the public development JWT secret beside real data.
+ * (The working start is the browser test's.)
  */
 import { spawnSync } from 'node:child_process';
 import { createServer } from 'node:net';
@@ -45,5 +46,29 @@ describe('npm run dev feedback', () => {
     const r = start({ DEV_STRIPE_PORT: 'abc' });
     expect(r.status).toBe(1);
     expect(r.stderr).toBe('npm run dev: DEV_STRIPE_PORT=abc is not a port number.');
+  });
+
+  const refusal = (what: string) =>
+    `npm run dev: refusing the public development JWT secret with ${what}: set JWT_SECRET (or SUPABASE_JWT_SECRET, JWT_JWKS_URL) to your own.`;
+
+  it('refuses the development JWT secret beside a live Stripe key', () => {
+    for (const key of ['sk_live_abc123', 'rk_live_abc123']) {
+      const r = start({ STRIPE_SECRET_KEY: key });
+      expect(r.status).toBe(1);
+      expect(r.stderr).toBe(refusal('a live Stripe key (STRIPE_SECRET_KEY)'));
+      expect(r.stdout).toBe('');
+    }
+  });
+
+  it('refuses the development JWT secret beside a database elsewhere, named by its variable', () => {
+    const db = start({ DATABASE_URL: 'postgres://u:p@db.example.com:5432/app' });
+    expect(db.status).toBe(1);
+    expect(db.stderr).toBe(refusal('a database that is not on this machine (DATABASE_URL)'));
+    const supabase = start({ SUPABASE_URL: 'https://abc.supabase.co', SUPABASE_SERVICE_ROLE_KEY: 'service-role' });
+    expect(supabase.status).toBe(1);
+    expect(supabase.stderr).toBe(refusal('a database that is not on this machine (SUPABASE_URL)'));
+    // The same secret named outright is the same secret.
+    const named = start({ STRIPE_SECRET_KEY: 'sk_live_abc123', JWT_SECRET: 'dev-only-jwt-secret-do-not-use-in-production-000000' });
+    expect(named.stderr).toBe(refusal('a live Stripe key (STRIPE_SECRET_KEY)'));
   });
 });
