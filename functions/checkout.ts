@@ -33,8 +33,9 @@ export default defineEndpoint('checkout', {
       const defaultPrice = required('STRIPE_PRICE_ID');
       const price = body.priceId ?? defaultPrice;
       if (price !== defaultPrice && !cfg.STRIPE_PRICE_IDS.includes(price)) throw badRequest('Unknown price');
-      const successUrl = safeRedirect(body.successUrl, cfg.URL, `${cfg.DASHBOARD_PATH}?checkout=success`, 'successUrl');
-      const cancelUrl = safeRedirect(body.cancelUrl, cfg.URL, `${cfg.DASHBOARD_PATH}?checkout=canceled`, 'cancelUrl');
+      // The seeds' frontends read ?success=true and ?canceled=true on their return.
+      const successUrl = safeRedirect(body.successUrl, cfg.URL, cfg.CHECKOUT_SUCCESS_PATH ?? `${cfg.DASHBOARD_PATH}?success=true`, 'successUrl');
+      const cancelUrl = safeRedirect(body.cancelUrl, cfg.URL, cfg.CHECKOUT_CANCEL_PATH ?? `${cfg.DASHBOARD_PATH}?canceled=true`, 'cancelUrl');
 
       if (accessFor(view.subscriptions, cfg.PAST_DUE_GRACE_DAYS).hasAccess) throw badRequest('Already subscribed');
       const customer = await ensureCustomer(cfg, getStore(cfg), p, view.account?.stripe_customer_id ?? null);

@@ -66,6 +66,9 @@ const settings = {
   CONTEXT: optional(text),
   URL: withDefault(url, 'http://localhost:8888'),
   DASHBOARD_PATH: withDefault(prefixed('/', 'must start with /'), '/dashboard'),
+  /** Where Checkout returns when the request names no URL; default DASHBOARD_PATH?success=true and ?canceled=true, as the seeds' frontends read. */
+  CHECKOUT_SUCCESS_PATH: optional(prefixed('/', 'must start with /')),
+  CHECKOUT_CANCEL_PATH: optional(prefixed('/', 'must start with /')),
   ALLOWED_ORIGINS: optional(list),
 
   JWT_SECRET: optional(secret(32)),

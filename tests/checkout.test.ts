@@ -24,8 +24,9 @@ describe('POST checkout', () => {
     expect(session.mode).toBe('subscription');
     expect(session.client_reference_id).toBe(`user:${user}`);
     expect(session.metadata).toEqual({ account_id: `user:${user}`, user_id: user, email: 'ada@example.com' });
-    expect(session.success_url).toBe('https://app.example.com/dashboard?checkout=success');
-    expect(session.cancel_url).toBe('https://app.example.com/dashboard?checkout=canceled');
+    // The seeds' frontends read ?success=true and ?canceled=true.
+    expect(session.success_url).toBe('https://app.example.com/dashboard?success=true');
+    expect(session.cancel_url).toBe('https://app.example.com/dashboard?canceled=true');
     expect(session.allowed_payment_method_types).toEqual(['card']);
     const items = await s.stripe.checkout.sessions.listLineItems(session.id);
     expect(items.data.map((i) => i.price?.id)).toEqual(['price_basic_monthly']);
@@ -36,6 +37,19 @@ describe('POST checkout', () => {
     const envelope = await call(checkout, 'POST', '/api/billing/checkout', { token: await tokenFor({ sub: uid('u') }) });
     expect(envelope.status).toBe(200);
     expect(envelope.body).toMatchObject({ success: true, error: null, data: { url: expect.stringContaining('/c/pay/cs_') } });
+  });
+
+  it('returns to CHECKOUT_SUCCESS_PATH and CHECKOUT_CANCEL_PATH when they are set', async () => {
+    stack.setEnv({ CHECKOUT_SUCCESS_PATH: '/welcome?plan=new', CHECKOUT_CANCEL_PATH: '/pricing?canceled=true' });
+    try {
+      const res = await call(checkout, 'POST', '/api/stripe/checkout', { token: await tokenFor({ sub: uid('u') }) });
+      expect(res.status, res.text).toBe(200);
+      const session = await s.stripe.checkout.sessions.retrieve(sessionIdOf(res.body.url));
+      expect(session.success_url).toBe('https://app.example.com/welcome?plan=new');
+      expect(session.cancel_url).toBe('https://app.example.com/pricing?canceled=true');
+    } finally {
+      stack.setEnv({ CHECKOUT_SUCCESS_PATH: undefined, CHECKOUT_CANCEL_PATH: undefined });
+    }
   });
 
   it('puts the account metadata on the subscription it creates', async () => {

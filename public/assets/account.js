@@ -48,12 +48,12 @@ async function showAccount() {
   try {
     let sub = await billing.getSubscription();
     // Stripe's webhook can arrive after the customer does: wait for it a little.
-    for (let i = 0; params.get('checkout') === 'success' && !sub.hasAccess && i < 10; i++) {
+    for (let i = 0; params.get('success') === 'true' && !sub.hasAccess && i < 10; i++) {
       notice('Payment received; waiting for Stripe to confirm your subscription...');
       await new Promise((r) => setTimeout(r, 1500));
       sub = await billing.getSubscription();
     }
-    if (params.get('checkout') === 'success') notice(sub.hasAccess ? 'Thank you: your subscription is confirmed.' : 'Stripe has not confirmed the payment yet: reload in a minute.');
+    if (params.get('success') === 'true') notice(sub.hasAccess ? 'Thank you: your subscription is confirmed.' : 'Stripe has not confirmed the payment yet: reload in a minute.');
     renderSubscription(sub);
   } catch (err) {
     showError(errorBox, err);

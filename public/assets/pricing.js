@@ -8,7 +8,7 @@ document.querySelector('#tagline').textContent = site.tagline;
 const errorBox = document.querySelector('#error');
 const plansBox = document.querySelector('#plans');
 
-if (new URLSearchParams(location.search).get('checkout') === 'canceled') {
+if (new URLSearchParams(location.search).get('canceled') === 'true') {
   const notice = document.querySelector('#notice');
   notice.textContent = 'Checkout canceled: you have not been charged.';
   notice.hidden = false;
@@ -38,8 +38,8 @@ async function subscribe(plan, button) {
   try {
     await billing.redirectToCheckout({
       priceId: plan.priceId,
-      successUrl: '/account.html?checkout=success',
-      cancelUrl: '/pricing.html?checkout=canceled',
+      successUrl: '/account.html?success=true',
+      cancelUrl: '/pricing.html?canceled=true',
     });
   } catch (err) {
     showError(errorBox, err);

@@ -81,12 +81,12 @@ describe('the billing loop in a browser', () => {
     await expect(page.locator('#amount').innerText()).resolves.toBe('$29.00');
     await expect(page.locator('#per').innerText()).resolves.toBe('per month');
     await expect(page.locator('#email').inputValue()).resolves.toBe(`${sub}@example.com`);
-    await expect(page.locator('#back').getAttribute('href')).resolves.toBe(`${site}/pricing.html?checkout=canceled`);
+    await expect(page.locator('#back').getAttribute('href')).resolves.toBe(`${site}/pricing.html?canceled=true`);
     await shot('04-checkout');
 
     // Pay: the double sends the signed webhooks, then returns to the site.
     await page.click('#pay');
-    await page.waitForURL(`${site}/account.html?checkout=success`);
+    await page.waitForURL(`${site}/account.html?success=true`);
     await page.waitForSelector('#state[data-state="active"]');
     const today = new Date();
     const nextMonth = new Date(Date.UTC(today.getUTCFullYear(), today.getUTCMonth() + 1, Math.min(today.getUTCDate(), 28)));
@@ -159,7 +159,7 @@ describe('the billing loop in a browser', () => {
     await tab.waitForSelector('#page:not([hidden])');
     await expect(tab.locator('#pay').innerText()).resolves.toBe('Pay $9.00');
     await tab.click('#back');
-    await tab.waitForURL(`${stack!.site}/pricing.html?checkout=canceled`);
+    await tab.waitForURL(`${stack!.site}/pricing.html?canceled=true`);
     await expect(tab.locator('#notice').innerText()).resolves.toBe('Checkout canceled: you have not been charged.');
     await tab.screenshot({ path: join(OUT, '09-checkout-canceled.png'), fullPage: true });
 
