@@ -1,5 +1,6 @@
 /** The account page: sign in, access state and period, the billing portal, this period's usage. */
 import { billing, claims, day, getToken, header, setToken, showError, signOut, takeTokenFromFragment } from './session.js';
+import { sameOriginPath } from './next-path.js';
 import { site } from './site-config.js';
 
 header('account');
@@ -28,9 +29,9 @@ function showSignIn() {
   $('#signin-form').addEventListener('submit', (e) => {
     e.preventDefault();
     setToken($('#token').value);
-    const next = params.get('next');
     // Only a path on this site: the parameter must not become an open redirect.
-    if (next && next.startsWith('/') && !next.startsWith('//')) location.assign(next);
+    const next = sameOriginPath(params.get('next'), location.origin);
+    if (next) location.assign(next);
     else location.reload();
   });
 }
