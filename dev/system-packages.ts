@@ -81,7 +81,7 @@ export function ensurePackages(packages: SystemPackage[], why: string, say: (lin
 export function testPreflight(packages: SystemPackage[], why: string): string | null {
   const missing = ensurePackages(packages, why);
   if (missing.length === 0) return null;
-  return `npm test needs ${missing.map((p) => p.name).join(' and ')} and cannot install ${missing.length > 1 ? 'them' : 'it'} here (not root, no passwordless sudo, or BILLING_NO_INSTALL=1). Run:\n  ${installCommand(missing)}`;
+  return `npm test needs ${missing.map((p) => p.name).join(' and ')} and could not install ${missing.length > 1 ? 'them' : 'it'} (it does as root or with passwordless sudo, unless BILLING_NO_INSTALL=1). Run:\n  ${installCommand(missing)}`;
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === path.resolve(import.meta.filename)) {
