@@ -37,7 +37,7 @@ export default defineEndpoint('webhook', {
       const event = verify(payload, req.headers.get('stripe-signature'), secrets);
       checkEvent(event);
       checkApiVersion(event, log);
-      const { duplicate, outcome } = await applyStripeEvent(cfg, getStore(cfg), event);
+      const { duplicate, outcome } = await applyStripeEvent(cfg, getStore(cfg), event, log);
       log.info('stripe_event', { eventId: event.id, type: event.type, outcome, duplicate });
       return { received: true, ...(duplicate ? { duplicate: true } : {}), ...(outcome === 'ignored' ? { ignored: true } : {}) };
     },

@@ -140,7 +140,28 @@ export interface Applied {
   outcome: EventRecord['outcome'];
 }
 
-export async function applyStripeEvent(cfg: Config, store: Store, event: Stripe.Event): Promise<Applied> {
+/**
+ * One account, one subscription: a user can open Checkout in two tabs and pay both. When one
+ * session completes, the customer's other open sessions are expired (Stripe refuses to
+ * complete an expired one). Two paid at once still slip through: the subscriptions are
+ * both stored (the customer pays for both) and an error line names them, for the operator
+ * to cancel and refund one (README). Runs before the event is recorded, so a failure here
+ * is a 5xx and Stripe's retry does it again. Extra Stripe calls on this event only.
+ */
+async function settleCheckout(cfg: Config, log: Logger, event: Stripe.CheckoutSessionCompletedEvent, link: CustomerLink): Promise<void> {
+  const stripe = stripeClient(cfg);
+  const open = await stripe.checkout.sessions.list({ customer: link.customer_id, status: 'open', limit: 100 });
+  for (const other of open.data) {
+    if (other.id !== event.data.object.id) await stripe.checkout.sessions.expire(other.id);
+  }
+  const subs = await stripe.subscriptions.list({ customer: link.customer_id, status: 'all', limit: 100 });
+  const live = subs.data.filter((x) => x.status !== 'canceled' && x.status !== 'incomplete_expired').map((x) => x.id);
+  if (live.length > 1) {
+    log.error('checkout_second_subscription', { accountId: link.account_id, customerId: link.customer_id, subscriptions: live, fix: 'cancel and refund all but one' });
+  }
+}
+
+export async function applyStripeEvent(cfg: Config, store: Store, event: Stripe.Event, log: Logger): Promise<Applied> {
   const handled = HANDLED.has(event.type);
   // An id we could not store or ask Stripe about (forged, or not an id) is treated as absent.
   const subscriptionId = handled ? stripeId(subscriptionIdOf(event), 'sub_') : null;
@@ -153,9 +174,11 @@ export async function applyStripeEvent(cfg: Config, store: Store, event: Stripe.
     object_id: 'id' in object && usableId(object.id) ? object.id : null,
     outcome: handled && snapshot !== GONE ? 'applied' : 'ignored',
   };
+  const link = record.outcome === 'applied' ? await linkOf(cfg, event, snapshot === GONE ? null : snapshot) : null;
+  if (link && event.type === 'checkout.session.completed') await settleCheckout(cfg, log, event, link);
   const result = await store.applyEvent({
     event: record,
-    link: record.outcome === 'applied' ? await linkOf(cfg, event, snapshot === GONE ? null : snapshot) : null,
+    link,
     subscriptions: snapshot && snapshot !== GONE ? [snapshot] : [],
   });
   return { duplicate: result.duplicate, outcome: record.outcome };

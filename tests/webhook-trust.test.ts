@@ -9,6 +9,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import subscription from '../functions/subscription.ts';
 import webhook from '../functions/webhook.ts';
 import { STRIPE_API_VERSION } from '../shared/stripe.ts';
+import { captureWarnings } from './faults/helpers.ts';
 import { call, tokenFor, uid, type Stack } from './helpers/stack.ts';
 import { checkedOut, signedWebhook, startStripeStack, WEBHOOK_SECRET, type StripeSide } from './helpers/stripe.ts';
 
@@ -120,21 +121,17 @@ describe('API versions', () => {
       ...failed, id: `evt_${uid('old').replace('_', '')}`, api_version: '2024-06-20',
       data: { object: { ...invoice, parent: undefined, subscription: invoice.parent?.subscription_details?.subscription } },
     };
-    const lines: string[] = [];
-    const original = console.error;
-    console.error = (l: string) => lines.push(l);
-    stack.setEnv({ LOG_LEVEL: 'warn' });
+    const log = captureWarnings();
     try {
       for (let i = 0; i < 2; i++) {
         const res = await signedRaw(JSON.stringify({ ...old, id: `${old.id}${i}` }));
         expect(res.status).toBe(200);
       }
     } finally {
-      console.error = original;
-      stack.setEnv({ LOG_LEVEL: 'silent' });
+      log.restore();
     }
     expect(await stack.sql`select 1 from billing_subscriptions where customer_id = ${done.customer.id}`).toHaveLength(1);
-    const warnings = lines.map((l) => JSON.parse(l)).filter((l) => l.event === 'stripe_api_version_mismatch');
+    const warnings = log.lines.filter((l) => l.event === 'stripe_api_version_mismatch');
     expect(warnings).toEqual([expect.objectContaining({ eventApiVersion: '2024-06-20', expected: STRIPE_API_VERSION })]);
   });
 });
