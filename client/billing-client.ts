@@ -2,14 +2,16 @@
  * The browser client of the billing functions: typed, dependency-free, one ES module.
  *
  *   import { createBillingClient, BillingError } from './billing-client.js';
- *   const billing = createBillingClient({ getToken: () => session.access_token });
+ *   const billing = createBillingClient(); // token: see session-token.ts, or pass getToken
  *   const { state, hasAccess } = await billing.getSubscription();
  *   await billing.redirectToCheckout({ priceId: 'price_pro_monthly' });
  *
  * It speaks the envelope dialect of `/api/billing/*` ({ success, data, error }) and also
  * reads the flat bodies of `/api/stripe/*`, so `baseUrl` may point at either. Every failure,
- * including a network failure or an answer that is not JSON, is thrown as a BillingError.
+ * including a network failure, an answer that is not JSON and a misuse of the client itself
+ * (INVALID_ARGUMENT), is thrown as a BillingError.
  */
+import { sessionToken } from './session-token.ts';
 
 /** Access state of the billing account (see the README's GET subscription). */
 export type AccessState = 'none' | 'trialing' | 'active' | 'past_due' | 'canceling' | 'ended';
@@ -104,6 +106,8 @@ export type BillingErrorCode =
   | 'NETWORK_ERROR'
   /** An answer that is not the API's JSON (a proxy's HTML error page, say). */
   | 'INVALID_RESPONSE'
+  /** The client was used wrongly (an unknown option, a parameter of the wrong type): a bug in the calling code. */
+  | 'INVALID_ARGUMENT'
   | (string & {});
 
 export class BillingError extends Error {
@@ -136,8 +140,12 @@ export interface LocationLike {
 export interface BillingClientOptions {
   /** Where the functions answer, up to the endpoint name. Default `/api/billing` (same origin). */
   baseUrl?: string;
-  /** The signed-in user's JWT (Supabase access token, ...), read before every call. */
-  getToken: () => string | null | undefined | Promise<string | null | undefined>;
+  /**
+   * The signed-in user's JWT (Supabase access token, ...), read before every call. Default:
+   * `billing-token` in sessionStorage or localStorage, else the Supabase session in
+   * localStorage or @supabase/ssr's cookies (README, "Browser client").
+   */
+  getToken?: () => string | null | undefined | Promise<string | null | undefined>;
   /** Default: the global fetch. */
   fetch?: typeof fetch;
   /** Give up on a call after this long (NETWORK_ERROR). Default 20 s: the functions stop at 10 s. */
@@ -184,28 +192,108 @@ function errorFrom(body: unknown, res: Response): BillingError {
   });
 }
 
-function locationOrFail(given: LocationLike | undefined): LocationLike {
-  const loc = given ?? (globalThis as { location?: LocationLike }).location;
-  if (!loc) throw new Error('redirect needs a location: pass one outside a browser');
-  return loc;
+const misuse = (message: string) => new BillingError({ code: 'INVALID_ARGUMENT', message, status: 0 });
+
+/** What a wrong value is, for the message: `string`, `an array`, `MouseEvent`, ... */
+function kind(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  if (typeof v !== 'object') return typeof v;
+  const name: unknown = Object.getPrototypeOf(v)?.constructor?.name;
+  return typeof name === 'string' && name !== 'Object' ? name : 'an object';
 }
 
-export function createBillingClient(options: BillingClientOptions): BillingClient {
+/** `value` is undefined or a plain object whose keys are `fields`, each undefined or a string. */
+function checkParams(where: string, value: unknown, fields: readonly string[]): Json {
+  if (value === undefined) return {};
+  const proto: unknown = typeof value === 'object' && value !== null ? Object.getPrototypeOf(value) : undefined;
+  if (!isObject(value) || (proto !== Object.prototype && proto !== null)) {
+    throw misuse(`${where} takes an object such as { ${fields[0]}: '...' }, not ${kind(value)}`);
+  }
+  for (const [k, v] of Object.entries(value)) {
+    if (!fields.includes(k)) throw misuse(`${where}: unknown parameter ${k} (known: ${fields.join(', ')})`);
+    if (v !== undefined && typeof v !== 'string') throw misuse(`${where}: ${k} must be a string, not ${kind(v)}`);
+  }
+  return value;
+}
+
+function locationOrFail(where: string, given: unknown): LocationLike {
+  const loc = given ?? (globalThis as { location?: unknown }).location;
+  if (loc === undefined) throw misuse(`${where} needs a location outside a browser: pass one with an assign(url) method`);
+  if (typeof loc !== 'object' || loc === null || typeof (loc as { assign?: unknown }).assign !== 'function') {
+    throw misuse(`${where}: the location must have an assign(url) method`);
+  }
+  return loc as LocationLike;
+}
+
+const OPTIONS = ['baseUrl', 'getToken', 'fetch', 'timeoutMs'] as const;
+
+function checkOptions(options: unknown): BillingClientOptions {
+  if (options === undefined) return {};
+  if (!isObject(options)) throw misuse(`createBillingClient takes an options object ({ baseUrl, getToken, fetch, timeoutMs }) or nothing, not ${kind(options)}`);
+  for (const key of Object.keys(options)) {
+    if (!(OPTIONS as readonly string[]).includes(key)) throw misuse(`createBillingClient: unknown option ${key} (known: ${OPTIONS.join(', ')})`);
+  }
+  const { baseUrl, getToken, fetch: f, timeoutMs } = options;
+  if (baseUrl !== undefined && (typeof baseUrl !== 'string' || baseUrl.trim() === '')) throw misuse(`createBillingClient: baseUrl must be a URL or path such as /api/billing, not ${kind(baseUrl)}`);
+  if (getToken !== undefined && typeof getToken !== 'function') throw misuse(`createBillingClient: getToken must be a function returning the token, not ${kind(getToken)}`);
+  if (f !== undefined && typeof f !== 'function') throw misuse(`createBillingClient: fetch must be a function, not ${kind(f)}`);
+  if (timeoutMs !== undefined && !(typeof timeoutMs === 'number' && Number.isFinite(timeoutMs) && timeoutMs > 0)) {
+    throw misuse('createBillingClient: timeoutMs must be a positive number of milliseconds');
+  }
+  return options as BillingClientOptions;
+}
+
+/** The token of this call: getToken's answer, or an UNAUTHORIZED BillingError that says why there is none. */
+async function tokenFrom(getToken: NonNullable<BillingClientOptions['getToken']> | undefined): Promise<string> {
+  let token: unknown;
+  try {
+    token = getToken ? await getToken() : sessionToken();
+  } catch (cause) {
+    // e.g. `() => session.access_token` with no session: a signed-out user, not a crash.
+    throw new BillingError({ code: 'UNAUTHORIZED', message: 'Could not get the session token (getToken failed)', status: 0, cause });
+  }
+  if (token !== null && token !== undefined && typeof token !== 'string') {
+    throw misuse(`getToken must return the token string (or null when signed out), not ${kind(token)}`);
+  }
+  const t = (token ?? '').trim();
+  if (!t) {
+    throw new BillingError({
+      code: 'UNAUTHORIZED',
+      message: getToken ? 'Not signed in: getToken gave no token' : 'Not signed in: no session token found (see getToken in the README to pass one)',
+      status: 0,
+    });
+  }
+  // A header can carry only visible ASCII: anything else is not a token (fetch would throw a TypeError).
+  if (!/^[\x21-\x7e]+$/.test(t)) throw new BillingError({ code: 'UNAUTHORIZED', message: 'The session token is not a valid bearer token', status: 0 });
+  return t;
+}
+
+export function createBillingClient(opts?: BillingClientOptions): BillingClient {
+  const options = checkOptions(opts);
   const base = (options.baseUrl ?? '/api/billing').replace(/\/+$/, '');
   const timeoutMs = options.timeoutMs ?? 20_000;
 
   async function call<T>(method: 'GET' | 'POST', name: string, body?: object): Promise<T> {
     const doFetch = options.fetch ?? globalThis.fetch;
-    const token = await options.getToken();
-    const headers: Record<string, string> = { Accept: 'application/json' };
-    if (token) headers.Authorization = `Bearer ${token}`;
+    if (typeof doFetch !== 'function') throw misuse('No fetch here: pass createBillingClient({ fetch })');
+    let url = `${base}/${name}`;
+    if (!options.fetch) {
+      // A path resolves against the page; outside a page (server rendering) it cannot.
+      const page = (globalThis as { location?: { href?: unknown } }).location?.href;
+      const resolved = URL.canParse(url, typeof page === 'string' ? page : undefined) ? new URL(url, typeof page === 'string' ? page : undefined) : null;
+      if (!resolved) throw misuse(`baseUrl ${base} is not an absolute URL, and there is no page to resolve it against: pass an absolute baseUrl outside a browser`);
+      url = resolved.href;
+    }
+    const token = await tokenFrom(options.getToken);
+    const headers: Record<string, string> = { Accept: 'application/json', Authorization: `Bearer ${token}` };
     if (body) headers['Content-Type'] = 'application/json';
     const abort = new AbortController();
     const timer = setTimeout(() => abort.abort(), timeoutMs);
     let res: Response;
     let text: string;
     try {
-      res = await doFetch(`${base}/${name}`, {
+      res = await doFetch(url, {
         method,
         headers,
         ...(body ? { body: JSON.stringify(body) } : {}),
@@ -240,21 +328,25 @@ export function createBillingClient(options: BillingClientOptions): BillingClien
     return data as T;
   }
 
-  const createCheckout = (params: CheckoutParams = {}) => call<CheckoutSession>('POST', 'checkout', params);
-  const createPortal = (params: PortalParams = {}) => call<PortalSession>('POST', 'portal', params);
+  const CHECKOUT = ['priceId', 'successUrl', 'cancelUrl'] as const;
+  const PORTAL = ['returnUrl'] as const;
+  // Async, so a misuse rejects the promise like every other failure instead of throwing synchronously.
+  const noArgs = (where: string, args: unknown[]) => {
+    if (args.some((a) => a !== undefined)) throw misuse(`${where} takes no arguments (the account is the signed-in user's)`);
+  };
 
   return {
-    getSubscription: () => call<SubscriptionStatus>('GET', 'subscription'),
-    getUsage: () => call<Usage>('GET', 'usage'),
-    createCheckout,
-    createPortal,
+    getSubscription: async (...args: unknown[]) => (noArgs('getSubscription', args), call<SubscriptionStatus>('GET', 'subscription')),
+    getUsage: async (...args: unknown[]) => (noArgs('getUsage', args), call<Usage>('GET', 'usage')),
+    createCheckout: async (params?: CheckoutParams) => call<CheckoutSession>('POST', 'checkout', checkParams('createCheckout', params, CHECKOUT)),
+    createPortal: async (params?: PortalParams) => call<PortalSession>('POST', 'portal', checkParams('createPortal', params, PORTAL)),
     async redirectToCheckout(params, location) {
-      const loc = locationOrFail(location);
-      loc.assign((await createCheckout(params)).url);
+      const loc = locationOrFail('redirectToCheckout', location);
+      loc.assign((await call<CheckoutSession>('POST', 'checkout', checkParams('redirectToCheckout', params, CHECKOUT))).url);
     },
     async redirectToPortal(params, location) {
-      const loc = locationOrFail(location);
-      loc.assign((await createPortal(params)).url);
+      const loc = locationOrFail('redirectToPortal', location);
+      loc.assign((await call<PortalSession>('POST', 'portal', checkParams('redirectToPortal', params, PORTAL))).url);
     },
   };
 }

@@ -61,19 +61,24 @@ function emitDeclaration(outDir: string): string {
     target: ts.ScriptTarget.ES2022,
     module: ts.ModuleKind.ESNext,
     moduleResolution: ts.ModuleResolutionKind.Bundler,
+    allowImportingTsExtensions: true,
     lib: ['lib.es2022.d.ts', 'lib.dom.d.ts'],
     // The client runs in browsers: it must not lean on Node's types.
     types: [],
     strict: true,
     skipLibCheck: true,
   });
-  const result = program.emit();
+  // Only the entry's declarations: what it imports privately (session-token.ts) is bundled, not public.
+  const dts = join(outDir, 'billing-client.d.ts');
+  const result = program.emit(undefined, (file, text) => {
+    if (resolve(file) === dts) ts.sys.writeFile(file, text);
+  });
   const problems = [...ts.getPreEmitDiagnostics(program), ...result.diagnostics];
   if (problems.length > 0) {
     const host = { getCanonicalFileName: (f: string) => f, getCurrentDirectory: () => ROOT, getNewLine: () => '\n' };
     throw new Error(`client declarations:\n${ts.formatDiagnostics(problems, host)}`);
   }
-  return join(outDir, 'billing-client.d.ts');
+  return dts;
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === resolve(process.argv[1])) {
