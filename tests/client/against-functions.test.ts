@@ -2,8 +2,17 @@
  * The browser client against the real functions, served over HTTP with real Postgres,
  * Redis and the Stripe double: what it returns and throws is what the endpoints answer.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { build } from 'esbuild';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import ts from 'typescript';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { BillingError, createBillingClient } from '../../client/billing-client.ts';
+import { checkoutSessionIdOf } from '../../dev/stripe-double/index.ts';
+import { buildPrice } from '../../dev/stripe-double/objects/catalog.ts';
+import { buildClient } from '../../scripts/build-client.ts';
 import checkout from '../../functions/checkout.ts';
 import portal from '../../functions/portal.ts';
 import subscription from '../../functions/subscription.ts';
@@ -91,4 +100,71 @@ describe('the client over the real endpoints', () => {
       stack.setEnv({ RATE_LIMIT_USER: undefined });
     }
   });
+});
+
+/** The SDK example of seed 1 (billing-api-overview.txt), verbatim. */
+const SEED_EXAMPLE = `import { createBillingClient } from '@/lib/billing/client';
+const billing = createBillingClient();
+// Get subscription status
+const subscription = await billing.getSubscription();
+// Create checkout session
+const session = await billing.createCheckout({
+priceId: 'price_123',
+successUrl: '/dashboard?success=true',
+cancelUrl: '/pricing?canceled=true'
+});`;
+
+/** localStorage as a browser has it, for a page where Supabase keeps its session. */
+class MemoryStorage {
+  private items = new Map<string, string>();
+  get length() { return this.items.size; }
+  key(i: number) { return [...this.items.keys()][i] ?? null; }
+  getItem(k: string) { return this.items.get(k) ?? null; }
+  setItem(k: string, v: string) { this.items.set(k, String(v)); }
+  removeItem(k: string) { this.items.delete(k); }
+}
+
+describe("seed 1's SDK example", () => {
+  it('runs as written from @/lib/billing/client (README set-up) on a page signed in with Supabase', async () => {
+    // An app as the README sets it up: the built client at src/lib/billing/client.js, `@/*` -> src/*.
+    const dir = mkdtempSync(join(tmpdir(), 'seed-app-'));
+    try {
+      const lib = join(dir, 'src/lib/billing');
+      await buildClient({ outDir: join(dir, 'dist'), siteDir: null });
+      mkdirSync(lib, { recursive: true });
+      copyFileSync(join(dir, 'dist/billing-client.js'), join(lib, 'client.js'));
+      copyFileSync(join(dir, 'dist/billing-client.d.ts'), join(lib, 'client.d.ts'));
+      writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({ compilerOptions: { baseUrl: '.', paths: { '@/*': ['./src/*'] } } }));
+      writeFileSync(join(dir, 'src/example.ts'), `${SEED_EXAMPLE}\nexport { subscription, session };\n`);
+
+      // It type-checks against the declarations...
+      const program = ts.createProgram([join(dir, 'src/example.ts')], {
+        strict: true, target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext, moduleResolution: ts.ModuleResolutionKind.Bundler,
+        baseUrl: dir, paths: { '@/*': ['./src/*'] }, lib: ['lib.es2022.d.ts', 'lib.dom.d.ts'], types: [], noEmit: true,
+      });
+      expect(ts.getPreEmitDiagnostics(program).map((d) => ts.flattenDiagnosticMessageText(d.messageText, '\n'))).toEqual([]);
+      // ...and a bundler resolves the path from the tsconfig.
+      await build({ entryPoints: [join(dir, 'src/example.ts')], outfile: join(dir, 'out.mjs'), bundle: true, format: 'esm', logLevel: 'silent' });
+
+      // The page: signed in with supabase-js, which keeps its session in localStorage.
+      const sub = uid('u');
+      const storage = new MemoryStorage();
+      storage.setItem('sb-abcdefghijklmnop-auth-token', JSON.stringify({ access_token: await tokenFor({ sub }), token_type: 'bearer', expires_at: Math.floor(Date.now() / 1000) + 3600, refresh_token: 'r' }));
+      vi.stubGlobal('localStorage', storage);
+      vi.stubGlobal('location', { href: `${app.url}/dashboard`, origin: app.url, assign() {} });
+      // The seed's price, on the Stripe double and allowed by the server.
+      const pro = s.double.state.prices.get('price_pro_monthly')!;
+      s.double.state.prices.set('price_123', buildPrice('price_123', pro.created, { product: pro.product as string, currency: 'usd', unit_amount: 1900, recurring: { interval: 'month', interval_count: 1, usage_type: 'licensed', meter: null } }));
+      stack.setEnv({ STRIPE_PRICE_IDS: 'price_pro_monthly,price_123' });
+
+      const { subscription: status, session } = (await import(pathToFileURL(join(dir, 'out.mjs')).href)) as { subscription: { accountId: string; state: string }; session: { url: string } };
+      expect(status).toMatchObject({ accountId: `user:${sub}`, state: 'none' });
+      const created = await s.stripe.checkout.sessions.retrieve(checkoutSessionIdOf(session.url));
+      expect(created).toMatchObject({ success_url: expect.stringMatching(/\/dashboard\?success=true$/), cancel_url: expect.stringMatching(/\/pricing\?canceled=true$/), metadata: { account_id: `user:${sub}` } });
+    } finally {
+      vi.unstubAllGlobals();
+      stack.setEnv({ STRIPE_PRICE_IDS: 'price_pro_monthly' });
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });
