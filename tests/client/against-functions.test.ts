@@ -7,6 +7,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import type Stripe from 'stripe';
 import ts from 'typescript';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { BillingError, createBillingClient } from '../../client/billing-client.ts';
@@ -152,9 +153,9 @@ describe("seed 1's SDK example", () => {
       storage.setItem('sb-abcdefghijklmnop-auth-token', JSON.stringify({ access_token: await tokenFor({ sub }), token_type: 'bearer', expires_at: Math.floor(Date.now() / 1000) + 3600, refresh_token: 'r' }));
       vi.stubGlobal('localStorage', storage);
       vi.stubGlobal('location', { href: `${app.url}/dashboard`, origin: app.url, assign() {} });
-      // The seed's price, on the Stripe double and allowed by the server.
+      // The seed's price, allowed by the server; Stripe mints price ids, so it goes into the double's catalog directly.
       const pro = s.double.state.prices.get('price_pro_monthly')!;
-      s.double.state.prices.set('price_123', buildPrice('price_123', pro.created, { product: pro.product as string, currency: 'usd', unit_amount: 1900, recurring: { interval: 'month', interval_count: 1, usage_type: 'licensed', meter: null } }));
+      (s.double.state.prices as Map<string, Stripe.Price>).set('price_123', buildPrice('price_123', pro.created, { product: pro.product as string, currency: 'usd', unit_amount: 1900, recurring: { interval: 'month', interval_count: 1, usage_type: 'licensed', meter: null } }));
       stack.setEnv({ STRIPE_PRICE_IDS: 'price_pro_monthly,price_123' });
 
       const { subscription: status, session } = (await import(pathToFileURL(join(dir, 'out.mjs')).href)) as { subscription: { accountId: string; state: string }; session: { url: string } };
