@@ -1,5 +1,5 @@
 /** The pricing page: one card per configured plan; Subscribe goes to Stripe Checkout. */
-import { billing, claims, describe, getToken, header, showError } from './session.js';
+import { billing, claims, getToken, header, offerSignIn, sessionEnded, showError, signOut } from './session.js';
 import { site } from './site-config.js';
 
 header('pricing');
@@ -11,6 +11,7 @@ const plansBox = document.querySelector('#plans');
 if (new URLSearchParams(location.search).get('canceled') === 'true') {
   const notice = document.querySelector('#notice');
   notice.textContent = 'Checkout canceled: you have not been charged.';
+  notice.classList.add('info');
   notice.hidden = false;
 }
 
@@ -42,9 +43,10 @@ async function subscribe(plan, button) {
       cancelUrl: '/pricing.html?canceled=true',
     });
   } catch (err) {
-    showError(errorBox, err);
+    failed(err);
     if (err.code === 'BAD_REQUEST' && /already subscribed/i.test(err.message)) {
-      errorBox.textContent = `You already have a plan: manage it on your account page. ${describe(err)}`;
+      errorBox.textContent = 'You already have a plan: manage it on your ';
+      errorBox.append(Object.assign(document.createElement('a'), { href: '/account.html', textContent: 'account page' }), '.');
     }
     button.disabled = false;
     button.textContent = 'Subscribe';
@@ -67,5 +69,12 @@ if (token) {
       button.textContent = 'Current plan';
       button.disabled = true;
     }
-  }, (err) => showError(errorBox, err));
+  }, failed);
+}
+
+function failed(err) {
+  if (!sessionEnded(err)) return showError(errorBox, err);
+  console.warn('billing call failed', err);
+  signOut();
+  offerSignIn(errorBox);
 }
