@@ -161,6 +161,9 @@ describe('the billing loop in a browser', () => {
     await tab.click('#back');
     await tab.waitForURL(`${stack!.site}/pricing.html?canceled=true`);
     await expect(tab.locator('#notice').innerText()).resolves.toBe('Checkout canceled: you have not been charged.');
+    // Neutral, not the green of a success.
+    await expect(tab.locator('#notice').evaluate((el) => getComputedStyle(el).backgroundColor)).resolves.toBe('rgb(242, 244, 247)');
+    await expect(tab.locator('main p.small a[href="/account.html"]').innerText()).resolves.toBe('account page');
     await tab.screenshot({ path: join(OUT, '09-checkout-canceled.png'), fullPage: true });
 
     // Pay for Basic, then in the portal: cancel, renew, and cancel now.
@@ -190,5 +193,35 @@ describe('the billing loop in a browser', () => {
     await tab.screenshot({ path: join(OUT, '11-account-ended.png'), fullPage: true });
     await tab.close();
     expect(pageErrors).toEqual([]);
+  }, 60_000);
+
+  it('after sign-in, ?next= never leaves the site', async () => {
+    const token = await signDevToken({ sub: `e2e_next_${Date.now().toString(36)}` });
+    for (const next of ['/\\evil.example', '/\\/evil.example', '//evil.example', '/\t/evil.example', 'https://evil.example/']) {
+      const tab = await browser!.context.newPage();
+      await tab.goto(`${stack!.site}/account.html?next=${encodeURIComponent(next)}`);
+      await tab.waitForSelector('#signin:not([hidden])');
+      await tab.fill('#token', token);
+      await tab.click('#signin-form button[type=submit]');
+      await tab.waitForSelector('#state[data-state="none"]');
+      expect(new URL(tab.url()).origin, JSON.stringify(next)).toBe(stack!.site);
+      await tab.close();
+    }
+  }, 60_000);
+
+  it('tells a customer whose session expired, in plain words, and offers to sign in', async () => {
+    const expired = await signDevToken({ sub: 'e2e_expired', expiresIn: Math.floor(Date.now() / 1000) - 60 });
+    const tab = await browser!.context.newPage();
+    await tab.goto(`${stack!.site}/account.html#token=${expired}`);
+    await tab.waitForSelector('#signin:not([hidden])');
+    await expect(tab.locator('#error').innerText()).resolves.toBe('Your session has expired. Please sign in again.');
+    await tab.screenshot({ path: join(OUT, '12-session-expired.png'), fullPage: true });
+    // On the pricing page too: no code, no request id, a link to sign in and come back.
+    await tab.evaluate((t) => sessionStorage.setItem('billing-token', t), expired);
+    await tab.goto(`${stack!.site}/pricing.html`);
+    await tab.waitForSelector('#error:not([hidden])');
+    await expect(tab.locator('#error').innerText()).resolves.toBe('Your session has expired. Sign in again.');
+    await expect(tab.locator('#error a').getAttribute('href')).resolves.toBe('/account.html?next=%2Fpricing.html');
+    await tab.close();
   }, 60_000);
 });
