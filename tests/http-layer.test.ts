@@ -131,7 +131,7 @@ describe('unhandled errors', () => {
       GET: {
         auth: 'none',
         handle: async () => {
-          throw new TypeError('Invalid value "sk_live_51SECRETSECRET" for header "authorization"');
+          throw new TypeError('Invalid value "db-password-SECRET-not-a-real-key" for header "authorization"');
         },
       },
     });
