@@ -48,7 +48,7 @@ export interface UsagePeriod {
   start: string;
   end: string;
   /** The subscription's current period, or the calendar month (UTC) when there is none. */
-  source: 'subscription' | 'calendar_month';
+  source: 'subscription' | 'subscription_estimated' | 'calendar_month';
 }
 
 export interface Usage {

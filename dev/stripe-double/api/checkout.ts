@@ -155,7 +155,7 @@ export function checkoutRoutes(router: Router, ctx: Ctx): void {
     if (p.mode !== 'subscription') {
       throw errors.invalidParam('mode', `The Stripe double supports Checkout only in subscription mode (got mode=${p.mode}).`);
     }
-    if (p.ui_mode !== undefined && p.ui_mode !== 'hosted' && p.ui_mode !== 'hosted_page') {
+    if (p.ui_mode !== undefined && p.ui_mode !== 'hosted_page') {
       throw errors.invalidParam('ui_mode', 'The Stripe double supports only hosted Checkout.');
     }
     if (p.customer !== undefined && p.customer_email !== undefined) {
