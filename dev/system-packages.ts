@@ -39,7 +39,8 @@ export const CHROMIUM: SystemPackage = { name: 'chromium', present: () => exists
 
 /** The one command a user runs to install them. */
 export function installCommand(packages: SystemPackage[]): string {
-  return `sudo apt-get install -y ${packages.map((p) => p.name).join(' ')}`;
+  // With `update` first: a fresh machine's package lists are often empty.
+  return `sudo apt-get update && sudo apt-get install -y ${packages.map((p) => p.name).join(' ')}`;
 }
 
 /** How this process may run apt-get: directly (root), through `sudo -n`, or not at all. */
@@ -59,6 +60,12 @@ function aptGet(prefix: string[], args: string[]): boolean {
   return run.status === 0;
 }
 
+/** Whether apt has a version of `name` to install (its lists name one). */
+function installable(name: string): boolean {
+  const policy = spawnSync('apt-cache', ['policy', name], { encoding: 'utf8' });
+  return /Candidate: (?!\(none\))/.test(policy.stdout ?? '');
+}
+
 /**
  * Installs whichever of `packages` is missing when it may, telling `say` what and why.
  * Returns the packages still missing (empty: all there).
@@ -70,9 +77,9 @@ export function ensurePackages(packages: SystemPackage[], why: string, say: (lin
   if (!prefix) return missing;
   const names = missing.map((p) => p.name);
   say(`installing ${names.join(' ')} (Debian) ${why}`);
-  // A fresh machine's package lists are often empty: fetch them when apt does not know a name.
-  const known = names.every((name) => spawnSync('apt-cache', ['show', name], { stdio: 'ignore' }).status === 0);
-  if (!known) aptGet(prefix, ['update', '-qq']);
+  // A fresh machine's package lists are often empty: fetch them when apt has no candidate to
+  // install. (`apt-cache show` is not enough: it also knows a package that was removed.)
+  if (!names.every(installable)) aptGet(prefix, ['update', '-qq']);
   aptGet(prefix, ['install', '-y', '-qq', ...names]);
   return missing.filter((p) => !p.present());
 }
