@@ -4,6 +4,9 @@
  * functions need (Stripe, the service key) are checked when first used, so GET
  * subscription runs without Stripe keys.
  */
+import bundledCatalogue from '../catalogue.ts';
+import { CatalogueError, parseCatalogue, type Catalogue } from './catalogue.ts';
+
 /** Used only outside production when no JWT setting is given; `npm run token` signs with it. */
 export const DEV_JWT_SECRET = 'dev-only-jwt-secret-do-not-use-in-production-000000';
 
@@ -125,6 +128,8 @@ const settings = {
   USAGE_INCLUDED: withDefault(byPrice(/^\s*price_\w+\s*=\s*\d+(\s*,\s*price_\w+\s*=\s*\d+)*\s*$/, 'price_a=10000,price_b=100000', Number), {}),
 
   BILLING_SERVICE_KEY: optional(secret(24)),
+  /** The plan catalogue as JSON, in place of catalogue.ts (tests, or a deploy that keeps it outside the code). */
+  BILLING_CATALOGUE: optional(text),
 
   /** Usage is reported per customer and window of this many seconds (whole minutes, at most a day). */
   USAGE_REPORT_WINDOW_SECONDS: withDefault((s) => {
@@ -147,6 +152,8 @@ export interface Config extends Env {
   production: boolean;
   /** The HS256 secret in force (explicit, or the development default outside production). */
   jwtSecret: string | undefined;
+  /** The plans (catalogue.ts, or BILLING_CATALOGUE), validated; `plans: []` when there is none. */
+  catalogue: Catalogue;
 }
 
 let cached: Config | undefined;
@@ -183,7 +190,19 @@ function checked(e: Env): Config {
   if (e.UPSTASH_REDIS_REST_URL && !e.UPSTASH_REDIS_REST_TOKEN) {
     throw new ConfigError('UPSTASH_REDIS_REST_TOKEN', 'is required when UPSTASH_REDIS_REST_URL is set');
   }
-  return { ...e, production, jwtSecret };
+  return { ...e, production, jwtSecret, catalogue: catalogueOf(e.BILLING_CATALOGUE) };
+}
+
+/** A bad catalogue fails like a bad variable: ConfigError naming the plan, field and problem. */
+function catalogueOf(json: string | undefined): Catalogue {
+  const variable = json === undefined ? 'catalogue.ts' : 'BILLING_CATALOGUE';
+  try {
+    return parseCatalogue(json === undefined ? bundledCatalogue : JSON.parse(json));
+  } catch (err) {
+    if (err instanceof CatalogueError) throw new ConfigError(variable, `is invalid: ${err.message}`);
+    if (err instanceof SyntaxError) throw new ConfigError(variable, 'must be JSON');
+    throw err;
+  }
 }
 
 export function config(): Config {
