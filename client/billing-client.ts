@@ -11,7 +11,11 @@
  * including a network failure, an answer that is not JSON and a misuse of the client itself
  * (INVALID_ARGUMENT), is thrown as a BillingError.
  */
+import type { LimitInput } from '../shared/catalogue.ts';
+import type { PlansResponse } from '../shared/plans-view.ts';
 import { sessionToken } from './session-token.ts';
+
+export type { PlanPrice, PlansResponse, PublicPlan } from '../shared/plans-view.ts';
 
 /** Access state of the billing account (see the README's GET subscription). */
 export type AccessState = 'none' | 'trialing' | 'active' | 'past_due' | 'canceling' | 'ended';
@@ -22,7 +26,7 @@ export interface Subscription {
   status: string;
   priceId: string | null;
   productId: string | null;
-  /** The plan name configured for the price (PLAN_NAMES), else the price id. */
+  /** The catalogue plan's name of the subscription's product, else the price id. */
   plan: string | null;
   currentPeriodStart: string | null;
   currentPeriodEnd: string | null;
@@ -42,6 +46,12 @@ export interface SubscriptionStatus {
   accessUntil: string | null;
   customerId: string | null;
   subscription: Subscription | null;
+  /** The catalogue plan in force: the subscription's while it grants access, else the plan without prices (or null). */
+  plan: { key: string; name: string } | null;
+  /** The plan's boolean features. */
+  features: Record<string, boolean>;
+  /** The plan's limits per billing period. */
+  limits: Record<string, LimitInput>;
 }
 
 export interface UsagePeriod {
@@ -153,6 +163,8 @@ export interface BillingClientOptions {
 }
 
 export interface BillingClient {
+  /** The plan catalogue (GET plans): public, needs no signed-in user. */
+  getPlans(): Promise<PlansResponse>;
   getSubscription(): Promise<SubscriptionStatus>;
   getUsage(): Promise<Usage>;
   createCheckout(params?: CheckoutParams): Promise<CheckoutSession>;
@@ -274,7 +286,7 @@ export function createBillingClient(opts?: BillingClientOptions): BillingClient 
   const base = (options.baseUrl ?? '/api/billing').replace(/\/+$/, '');
   const timeoutMs = options.timeoutMs ?? 20_000;
 
-  async function call<T>(method: 'GET' | 'POST', name: string, body?: object): Promise<T> {
+  async function call<T>(method: 'GET' | 'POST', name: string, body?: object, signedIn = true): Promise<T> {
     const doFetch = options.fetch ?? globalThis.fetch;
     if (typeof doFetch !== 'function') throw misuse('No fetch here: pass createBillingClient({ fetch })');
     let url = `${base}/${name}`;
@@ -285,8 +297,8 @@ export function createBillingClient(opts?: BillingClientOptions): BillingClient 
       if (!resolved) throw misuse(`baseUrl ${base} is not an absolute URL, and there is no page to resolve it against: pass an absolute baseUrl outside a browser`);
       url = resolved.href;
     }
-    const token = await tokenFrom(options.getToken);
-    const headers: Record<string, string> = { Accept: 'application/json', Authorization: `Bearer ${token}` };
+    const headers: Record<string, string> = { Accept: 'application/json' };
+    if (signedIn) headers.Authorization = `Bearer ${await tokenFrom(options.getToken)}`;
     if (body) headers['Content-Type'] = 'application/json';
     const abort = new AbortController();
     const timer = setTimeout(() => abort.abort(), timeoutMs);
@@ -336,6 +348,7 @@ export function createBillingClient(opts?: BillingClientOptions): BillingClient 
   };
 
   return {
+    getPlans: async (...args: unknown[]) => (noArgs('getPlans', args), call<PlansResponse>('GET', 'plans', undefined, false)),
     getSubscription: async (...args: unknown[]) => (noArgs('getSubscription', args), call<SubscriptionStatus>('GET', 'subscription')),
     getUsage: async (...args: unknown[]) => (noArgs('getUsage', args), call<Usage>('GET', 'usage')),
     createCheckout: async (params?: CheckoutParams) => call<CheckoutSession>('POST', 'checkout', checkParams('createCheckout', params, CHECKOUT)),

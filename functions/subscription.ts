@@ -1,9 +1,12 @@
 /**
  * GET /api/stripe/subscription (alias /api/billing/subscription): the caller's access
- * state, from our database only (no Stripe call on this path). 200 for every
- * authenticated caller; an account with no subscription has state `none`.
+ * state, and the plan it gives (features and limits, from the catalogue), from our database
+ * only (no Stripe call on this path). 200 for every authenticated caller; an account with no
+ * subscription has state `none` (and the catalogue's plan without prices, if it has one).
  */
+import type { SubscriptionStatus } from '../client/billing-client.ts';
 import { accessFor } from '../shared/access.ts';
+import { planOfAccount, planOfProduct } from '../shared/catalogue.ts';
 import { defineEndpoint } from '../shared/endpoint.ts';
 import { readAccount, userRoute } from '../shared/user-route.ts';
 
@@ -15,7 +18,8 @@ export default defineEndpoint('subscription', {
     async handle({ cfg, principal }, view) {
       const access = accessFor(view.subscriptions, cfg.PAST_DUE_GRACE_DAYS);
       const s = access.subscription;
-      return {
+      const plan = planOfAccount(cfg.catalogue, { hasAccess: access.hasAccess, productId: s?.product_id ?? null });
+      const answer: SubscriptionStatus = {
         accountId: principal.accountId,
         accountType: principal.accountKind,
         state: access.state,
@@ -26,7 +30,7 @@ export default defineEndpoint('subscription', {
           status: s.status,
           priceId: s.price_id,
           productId: s.product_id,
-          plan: (s.price_id && cfg.PLAN_NAMES[s.price_id]) ?? s.price_id,
+          plan: planOfProduct(cfg.catalogue, s.product_id)?.name ?? s.price_id,
           currentPeriodStart: iso(s.current_period_start),
           currentPeriodEnd: iso(s.current_period_end),
           cancelAtPeriodEnd: s.cancel_at_period_end,
@@ -36,7 +40,12 @@ export default defineEndpoint('subscription', {
           createdAt: iso(s.stripe_created),
         },
         customerId: view.account?.stripe_customer_id ?? s?.customer_id ?? null,
+        // What the account may use now: its subscription's plan while it grants access.
+        plan: plan && { key: plan.key, name: plan.name },
+        features: plan?.features ?? {},
+        limits: plan?.limits ?? {},
       };
+      return answer;
     },
   }),
 });

@@ -10,7 +10,7 @@ import { config, ConfigError, required, type Config } from './config.ts';
 import { corsHeaders } from './cors.ts';
 import { ApiError, UnavailableError } from './errors.ts';
 import { createLogger, describeError, stackFrames, type Logger } from './log.ts';
-import { dialectOf, errorBody, json, successBody, type Dialect } from './responses.ts';
+import { dialectOf, errorBody, etagOf, json, notModified, successBody, type Dialect } from './responses.ts';
 import { checkServiceKey } from './service-key.ts';
 import type { UserRoute } from './user-route.ts';
 
@@ -37,7 +37,8 @@ type Route =
   | UserRoute<unknown>
   // Server to server: BILLING_SERVICE_KEY, no rate limit (the caller is our own service).
   | { auth: 'service'; handle: (call: CallBase) => Promise<unknown> }
-  | { auth: 'none'; handle: (call: CallBase) => Promise<unknown> };
+  // Public. `cacheSeconds`: the answer may be cached that long, with an ETag (304 when it matches).
+  | { auth: 'none'; cacheSeconds?: number; handle: (call: CallBase) => Promise<unknown> };
 
 type Method = 'GET' | 'POST';
 
@@ -131,6 +132,11 @@ export function defineEndpoint(name: string, routes: Partial<Record<Method, Rout
         data = await route.handle(base);
       } else {
         data = await route.handle(base);
+        if (route.cacheSeconds) {
+          const etag = etagOf(JSON.stringify(successBody(dialect, data)));
+          Object.assign(headers, { 'cache-control': `public, max-age=${route.cacheSeconds}`, etag });
+          if (notModified(req.headers.get('if-none-match'), etag)) return respond(304, null);
+        }
       }
       return respond(200, successBody(dialect, data));
     } catch (err) {

@@ -4,6 +4,7 @@
  * - `/api/stripe/*`: flat bodies `{ url }`, `{ error }` (billing-stripe-endpoints seed).
  * Status codes are the same in both. Handlers return data; only this file shapes bodies.
  */
+import { createHash } from 'node:crypto';
 import type { ErrorCode } from './errors.ts';
 
 export type Dialect = 'envelope' | 'flat';
@@ -29,10 +30,22 @@ export function errorBody(
     : { error: message, code, requestId, ...extra };
 }
 
-/** `headers`: lower-case names. */
+/** `headers`: lower-case names; answers are not cached unless they say otherwise (GET plans). */
 export function json(status: number, body: unknown, headers: Record<string, string>): Response {
-  return new Response(status === 204 ? null : JSON.stringify(body), {
+  return new Response(status === 204 || status === 304 ? null : JSON.stringify(body), {
     status,
-    headers: { ...headers, 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' },
+    headers: { 'cache-control': 'no-store', ...headers, 'content-type': 'application/json; charset=utf-8' },
+  });
+}
+
+/** A strong ETag of an answer's body. */
+export const etagOf = (body: string) => `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`;
+
+/** Whether If-None-Match names `etag` (a list, weak forms, or *). */
+export function notModified(ifNoneMatch: string | null, etag: string): boolean {
+  if (!ifNoneMatch) return false;
+  return ifNoneMatch.split(',').some((t) => {
+    const tag = t.trim().replace(/^W\//, '');
+    return tag === '*' || tag === etag;
   });
 }

@@ -106,15 +106,16 @@ describe('GET subscription', () => {
     expect(res.body.state).toBe('active');
   });
 
-  it('names plans configured for prices', async () => {
+  it("names the catalogue plan of the subscription's product (catalogue.ts), else shows the price id", async () => {
     const user = uid('u');
-    await seed(`user:${user}`, 'user', [{ price_id: 'price_pro' }]);
-    stack.setEnv({ PLAN_NAMES: 'price_basic=Basic,price_pro=Pro' });
-    try {
-      const res = await call(subscription, 'GET', '/api/stripe/subscription', { token: await tokenFor({ sub: user }) });
-      expect(res.body.subscription.plan).toBe('Pro');
-    } finally {
-      stack.setEnv({ PLAN_NAMES: undefined });
-    }
+    await seed(`user:${user}`, 'user', [{ price_id: 'price_pro', product_id: 'pro' }]);
+    const res = await call(subscription, 'GET', '/api/stripe/subscription', { token: await tokenFor({ sub: user }) });
+    expect(res.body.subscription.plan).toBe('Pro');
+    expect(res.body.plan).toEqual({ key: 'pro', name: 'Pro' });
+    const other = uid('u');
+    await seed(`user:${other}`, 'user', [{ price_id: 'price_elsewhere', product_id: 'prod_elsewhere' }]);
+    const res2 = await call(subscription, 'GET', '/api/stripe/subscription', { token: await tokenFor({ sub: other }) });
+    expect(res2.body.subscription.plan).toBe('price_elsewhere');
+    expect(res2.body.plan).toBeNull();
   });
 });

@@ -7,6 +7,7 @@ export const config: Config = {
   path: ['/api/stripe/*', '/api/billing/*'],
   excludedPath: [
     '/api/stripe/checkout', '/api/billing/checkout',
+    '/api/stripe/plans', '/api/billing/plans',
     '/api/stripe/portal', '/api/billing/portal',
     '/api/stripe/subscription', '/api/billing/subscription',
     '/api/stripe/usage', '/api/billing/usage',

@@ -15,6 +15,7 @@ import { checkoutSessionIdOf } from '../../dev/stripe-double/index.ts';
 import { buildPrice } from '../../dev/stripe-double/objects/catalog.ts';
 import { buildClient } from '../../scripts/build-client.ts';
 import checkout from '../../functions/checkout.ts';
+import plans from '../../functions/plans.ts';
 import portal from '../../functions/portal.ts';
 import subscription from '../../functions/subscription.ts';
 import usage from '../../functions/usage.ts';
@@ -29,7 +30,7 @@ let app: Awaited<ReturnType<typeof serve>>;
 
 beforeAll(async () => {
   ({ stack, s, stop } = await startStripeStack({ PLAN_NAMES: 'price_basic_monthly=Basic,price_pro_monthly=Pro' }));
-  const routes = { checkout, portal, subscription, usage };
+  const routes = { checkout, plans, portal, subscription, usage };
   app = await serve(
     Object.fromEntries(Object.entries(routes).flatMap(([name, h]) => [[`/api/billing/${name}`, h], [`/api/stripe/${name}`, h]])),
   );
@@ -70,6 +71,14 @@ describe('the client over the real endpoints', () => {
 
     const again = await failure(billing.createCheckout());
     expect(again).toMatchObject({ code: 'BAD_REQUEST', status: 400, message: 'Already subscribed', requestId: expect.any(String) });
+  });
+
+  it('reads the plan catalogue with no signed-in user, in both dialects', async () => {
+    for (const base of ['/api/billing', '/api/stripe']) {
+      const billing = createBillingClient({ baseUrl: `${app.url}${base}`, getToken: () => null });
+      const { plans: list } = await billing.getPlans();
+      expect(list.map((p) => [p.key, p.prices.map((x) => x.id)])).toEqual([['basic', ['basic_monthly']], ['pro', ['pro_monthly']]]);
+    }
   });
 
   it('throws the same errors from the flat dialect', async () => {
