@@ -5,7 +5,7 @@
 import { accessFor } from '../shared/access.ts';
 import { requireBillingManager } from '../shared/auth.ts';
 import { readJson } from '../shared/body.ts';
-import { required } from '../shared/config.ts';
+import { checkoutPrice } from '../shared/checkout-price.ts';
 import { ensureCustomer } from '../shared/customer.ts';
 import { defineEndpoint } from '../shared/endpoint.ts';
 import { badRequest } from '../shared/errors.ts';
@@ -30,15 +30,17 @@ export default defineEndpoint('checkout', {
     async handle({ req, cfg, principal: p }, view) {
       requireBillingManager(p, cfg);
       const body = await readJson(req, Body);
-      const defaultPrice = required('STRIPE_PRICE_ID');
-      const price = body.priceId ?? defaultPrice;
-      if (price !== defaultPrice && !cfg.STRIPE_PRICE_IDS.includes(price)) throw badRequest('Unknown price');
       // The seeds' frontends read ?success=true and ?canceled=true on their return.
       const successUrl = safeRedirect(body.successUrl, cfg.URL, cfg.CHECKOUT_SUCCESS_PATH ?? `${cfg.DASHBOARD_PATH}?success=true`, 'successUrl');
       const cancelUrl = safeRedirect(body.cancelUrl, cfg.URL, cfg.CHECKOUT_CANCEL_PATH ?? `${cfg.DASHBOARD_PATH}?canceled=true`, 'cancelUrl');
 
       if (accessFor(view.subscriptions, cfg.PAST_DUE_GRACE_DAYS).hasAccess) throw badRequest('Already subscribed');
-      const customer = await ensureCustomer(cfg, getStore(cfg), p, view.account?.stripe_customer_id ?? null);
+      const stripe = stripeClient(cfg);
+      // Both may call Stripe on a cold instance: at once, so they cost one round trip.
+      const [price, customer] = await Promise.all([
+        checkoutPrice(cfg, stripe, body.priceId),
+        ensureCustomer(cfg, getStore(cfg), p, view.account?.stripe_customer_id ?? null),
+      ]);
 
       // Metadata on the session and on the subscription, so every later event maps back.
       const metadata = { account_id: p.accountId, user_id: p.userId, ...(p.email ? { email: p.email } : {}) };
@@ -46,7 +48,7 @@ export default defineEndpoint('checkout', {
         mode: 'subscription',
         customer,
         client_reference_id: p.accountId,
-        line_items: [{ price, quantity: 1 }],
+        line_items: [{ price: price.id, quantity: 1 }],
         allowed_payment_method_types: ['card'],
         success_url: successUrl,
         cancel_url: cancelUrl,
@@ -60,7 +62,7 @@ export default defineEndpoint('checkout', {
       };
       // Same account, same parameters, same window: the same key, so Stripe replays the session.
       const window = String(Math.floor(Date.now() / DOUBLE_CLICK_WINDOW_MS));
-      const session = await stripeClient(cfg).checkout.sessions.create(params, {
+      const session = await stripe.checkout.sessions.create(params, {
         idempotencyKey: idempotencyKey('checkout', p.accountId, window, JSON.stringify(params)),
       });
       if (!session.url) throw new Error('Checkout session has no URL');
