@@ -122,11 +122,10 @@ export function defineEndpoint(name: string, routes: Partial<Record<Method, Rout
         const principal = await route.authenticate(req, cfg);
         accountId = principal.accountId;
         const call = { ...base, principal };
-        const reading = route.read ? route.read(call) : Promise.resolve(undefined);
-        reading.catch(() => undefined); // a refusal by the limiter takes precedence
-        const limitHeaders = await route.limit(principal, cfg, log);
-        Object.assign(headers, limitHeaders);
-        data = await route.handle(call, await reading);
+        // The read runs beside the limiter when the caller has room (shared/ratelimit.ts).
+        const limited = await route.limit(principal, cfg, log, async () => route.read?.(call));
+        Object.assign(headers, limited.headers);
+        data = await route.handle(call, limited.value);
       } else if (route.auth === 'service') {
         checkServiceKey(req, required('BILLING_SERVICE_KEY'));
         data = await route.handle(base);

@@ -63,12 +63,58 @@ function limitHeaders(o: Outcome): Record<string, string> {
 }
 
 /**
- * Checks the caller's limits. Resolves with the headers to put on a successful response;
- * rejects with a 429 ApiError carrying Retry-After for the limit that refused.
+ * What this instance last heard from the limiter about each caller (room left, until when)
+ * and how many of its requests are in flight. A caller's database read runs beside the
+ * limiter (one round trip for both) only while the caller is known to have room, or is
+ * unknown with nothing in flight; otherwise the limiter answers first and a refused request
+ * costs the database nothing. A caller refused once is then refused from the limiter's own
+ * memory (@upstash/ratelimit's ephemeral cache, on by default) with no Redis call either.
  */
-export async function checkRateLimit(p: Principal, cfg: Config, log: Logger): Promise<Record<string, string>> {
+interface Seen {
+  /** Room left after the last answer; null when unknown (never asked, or Redis failed). */
+  remaining: number | null;
+  /** Until when that answer holds (ms). */
+  reset: number;
+  inFlight: number;
+}
+const seen = new Map<string, Seen>();
+const MAX_SEEN = 10_000;
+
+function readAheadFor(key: string): { ahead: boolean; entry: Seen } {
+  let entry = seen.get(key);
+  if (!entry) {
+    if (seen.size >= MAX_SEEN) for (const [k, e] of seen) if (e.inFlight === 0) seen.delete(k);
+    seen.set(key, (entry = { remaining: null, reset: 0, inFlight: 0 }));
+  }
+  const known = entry.remaining !== null && entry.reset > Date.now();
+  const ahead = known ? entry.remaining! - entry.inFlight > 0 : entry.inFlight === 0;
+  entry.inFlight++;
+  return { ahead, entry };
+}
+
+/**
+ * Checks the caller's limits and runs `read`, beside the limiter when the caller has room
+ * (see Seen), else only once the limiter allowed the call. Resolves with the headers to put
+ * on a successful response and what `read` returned; rejects with a 429 ApiError carrying
+ * Retry-After for the limit that refused (then, when the caller was known to be out of room,
+ * `read` never ran).
+ */
+export async function checkRateLimit<R>(p: Principal, cfg: Config, log: Logger, read: () => Promise<R>): Promise<{ headers: Record<string, string>; value: R }> {
   const l = limitersFor(cfg);
-  if (!l) return {};
+  if (!l) return { headers: {}, value: await read() };
+  const { ahead, entry } = readAheadFor(p.orgId ? `${p.userId}\n${p.orgId}` : p.userId);
+  const reading = ahead ? read() : undefined;
+  reading?.catch(() => undefined); // a refusal by the limiter takes precedence
+  let headers: Record<string, string>;
+  try {
+    headers = await limit(l, p, cfg, log, entry);
+  } finally {
+    entry.inFlight--;
+  }
+  return { headers, value: await (reading ?? read()) };
+}
+
+async function limit(l: Limiters, p: Principal, cfg: Config, log: Logger, entry: Seen): Promise<Record<string, string>> {
   let outcomes: Outcome[];
   try {
     outcomes = await Promise.all([
@@ -76,10 +122,17 @@ export async function checkRateLimit(p: Principal, cfg: Config, log: Logger): Pr
       ...(p.orgId ? [l.org.limit(p.orgId)] : []),
     ]);
   } catch (err) {
+    entry.remaining = null;
     return degraded(cfg, log, err);
   }
-  if (outcomes.some((o) => o.reason === 'timeout')) return degraded(cfg, log, 'timeout');
+  if (outcomes.some((o) => o.reason === 'timeout')) {
+    entry.remaining = null;
+    return degraded(cfg, log, 'timeout');
+  }
   const refused = outcomes.find((o) => !o.success);
+  const tightest = refused ?? outcomes.reduce((a, b) => (b.remaining < a.remaining ? b : a));
+  entry.remaining = refused ? 0 : tightest.remaining;
+  entry.reset = tightest.reset;
   if (refused) {
     const retryAfter = Math.max(1, Math.ceil((refused.reset - Date.now()) / 1000));
     throw new ApiError('RATE_LIMITED', 'Too many requests', {
@@ -87,7 +140,6 @@ export async function checkRateLimit(p: Principal, cfg: Config, log: Logger): Pr
     });
   }
   // Report the tighter of the limits in force.
-  const tightest = outcomes.reduce((a, b) => (b.remaining < a.remaining ? b : a));
   return limitHeaders(tightest);
 }
 

@@ -15,8 +15,9 @@ export interface UserCall extends CallBase {
 
 /**
  * A route for signed-in users. `read` must have no side effects: it runs beside the
- * rate-limit check, so the read and the limiter cost one round trip together. `handle`
- * runs once the limiter has allowed the call, with what `read` returned.
+ * rate-limit check while the caller has room, so the read and the limiter cost one round
+ * trip together (shared/ratelimit.ts). `handle` runs once the limiter has allowed the call,
+ * with what `read` returned.
  */
 export interface UserRoute<R> {
   auth: 'user';
