@@ -30,6 +30,7 @@ export default defineEndpoint('checkout', {
     async handle({ req, cfg, principal: p }, view) {
       requireBillingManager(p, cfg);
       const body = await readJson(req, Body);
+      const resolvePrice = checkoutPrice(cfg, body.priceId);
       // The seeds' frontends read ?success=true and ?canceled=true on their return.
       const successUrl = safeRedirect(body.successUrl, cfg.URL, cfg.CHECKOUT_SUCCESS_PATH ?? `${cfg.DASHBOARD_PATH}?success=true`, 'successUrl');
       const cancelUrl = safeRedirect(body.cancelUrl, cfg.URL, cfg.CHECKOUT_CANCEL_PATH ?? `${cfg.DASHBOARD_PATH}?canceled=true`, 'cancelUrl');
@@ -38,7 +39,7 @@ export default defineEndpoint('checkout', {
       const stripe = stripeClient(cfg);
       // Both may call Stripe on a cold instance: at once, so they cost one round trip.
       const [price, customer] = await Promise.all([
-        checkoutPrice(cfg, stripe, body.priceId),
+        resolvePrice(stripe),
         ensureCustomer(cfg, getStore(cfg), p, view.account?.stripe_customer_id ?? null),
       ]);
 

@@ -38,7 +38,11 @@ async function remembered(catalogue: Catalogue, key: string, resolve: () => Prom
 
 const isMissing = (err: unknown) => (err as { code?: unknown } | null)?.code === 'resource_missing';
 
-export async function checkoutPrice(cfg: Config, stripe: Stripe, requested: string | undefined): Promise<CheckoutPrice> {
+/**
+ * Checks what the request names against the configuration (its 400s need no Stripe call),
+ * and returns how to resolve it to a Stripe price.
+ */
+export function checkoutPrice(cfg: Config, requested: string | undefined): (stripe: Stripe) => Promise<CheckoutPrice> {
   const { catalogue } = cfg;
   const sold = catalogue.plans.flatMap((plan) => plan.prices.map((price) => ({ plan, price })));
   const name = requested ?? cfg.STRIPE_PRICE_ID ?? (sold.length === 1 ? sold[0]!.price.lookupKey : undefined);
@@ -46,7 +50,7 @@ export async function checkoutPrice(cfg: Config, stripe: Stripe, requested: stri
     if (sold.length === 0) throw new ConfigError('STRIPE_PRICE_ID', 'is required for this endpoint (or a catalogue with prices)');
     throw badRequest(`priceId is required: one of ${sold.map((s) => s.price.lookupKey).join(', ')}`);
   }
-  if (name === cfg.STRIPE_PRICE_ID) return { id: name, plan: null };
+  if (name === cfg.STRIPE_PRICE_ID) return async () => ({ id: name, plan: null });
 
   const plan = catalogue.plans.find((p) => p.key === name);
   if (plan && plan.prices.length !== 1) {
@@ -55,7 +59,7 @@ export async function checkoutPrice(cfg: Config, stripe: Stripe, requested: stri
   const lookupKey = plan ? plan.prices[0]!.lookupKey : name;
   const entry = priceByLookupKey(catalogue, lookupKey);
   if (entry) {
-    return remembered(catalogue, `lookup:${lookupKey}`, async () => {
+    return (stripe) => remembered(catalogue, `lookup:${lookupKey}`, async () => {
       const { data } = await stripe.prices.list({ lookup_keys: [lookupKey], active: true, limit: 1 });
       // Our deployment and Stripe disagree: an operator's problem, not the buyer's.
       if (!data[0]) throw new ConfigError('catalogue', `price ${lookupKey} is not in Stripe: run npm run plans -- push`);
@@ -63,7 +67,7 @@ export async function checkoutPrice(cfg: Config, stripe: Stripe, requested: stri
     });
   }
   if (!name.startsWith('price_')) throw badRequest('Unknown price');
-  return remembered(catalogue, `id:${name}`, async () => {
+  return (stripe) => remembered(catalogue, `id:${name}`, async () => {
     const price = await stripe.prices.retrieve(name).catch((err: unknown) => {
       if (isMissing(err)) throw badRequest('Unknown price');
       throw err;

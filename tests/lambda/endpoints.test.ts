@@ -100,7 +100,7 @@ describe.each(KINDS)('endpoints on Lambda, %s events', (kind) => {
     const auth: [string, string] = ['Authorization', `Bearer ${await tokenFor({ sub: user })}`];
     const json: [string, string] = ['Content-Type', 'application/json'];
     const unknown = await invoke(checkout, kind, {
-      method: 'POST', path: '/api/billing/checkout', headers: [auth, json], body: JSON.stringify({ priceId: 'price_nope' }), base64: true,
+      method: 'POST', path: '/api/billing/checkout', headers: [auth, json], body: JSON.stringify({ priceId: 'enterprise_monthly' }), base64: true,
     });
     expect(unknown.status).toBe(400);
     expect(unknown.body.error).toMatchObject({ code: 'BAD_REQUEST', message: 'Unknown price' });
