@@ -61,22 +61,94 @@ export interface UsagePeriod {
   source: 'subscription' | 'subscription_estimated' | 'calendar_month';
 }
 
+/** A limited feature of the plan in the period (GET usage). */
+export interface UsageLimit extends LimitInput {
+  used: number;
+  /** What is left before the limit (0 once reached or passed). */
+  remaining: number;
+  /** When the period ends and usage starts from 0 again. */
+  resetsAt: string;
+}
+
+/** Usage of a limited feature reached 80 % or 100 % of its limit in the period. */
+export interface UsageAlert {
+  feature: string;
+  threshold: 80 | 100;
+  /** Usage when the threshold was reached. */
+  used: number;
+  limit: number;
+  /** When it was reached. */
+  at: string;
+}
+
+/** Stripe's meter event summaries for the period (GET usage?source=stripe). */
+export interface StripeUsage {
+  meterId: string;
+  customerId: string | null;
+  /** The period widened to whole minutes, as Stripe's summaries require. */
+  start: string;
+  end: string;
+  /** null when Stripe could not be read (see `error`). */
+  aggregatedValue: number | null;
+  error?: string;
+}
+
 export interface Usage {
   accountId: string;
   accountType: 'user' | 'organization';
   customerId: string | null;
   period: UsagePeriod;
-  plan: { priceId: string | null; name: string | null } | null;
-  /** Units recorded in the period. */
+  /**
+   * The plan in force: the catalogue's (`key`), the subscription's price (`priceId`, null for
+   * the plan without prices); `name` is the plan's name, else the price id. null: no plan.
+   */
+  plan: { key: string | null; name: string | null; priceId: string | null } | null;
+  /** Units of the metered feature recorded in the period. */
   recorded: number;
   /** Of those, accepted by Stripe. */
   reported: number;
   /** Recorded but not yet accepted by Stripe. */
   pending: number;
   failed: number;
-  /** Units the plan includes before overage. */
+  /** Units of the metered feature the plan includes before overage (its limit). */
   included: number;
   overage: number;
+  /** The plan's boolean features. */
+  features: Record<string, boolean>;
+  /** Each limited feature of the plan: limit, used, remaining, and when it resets. */
+  limits: Record<string, UsageLimit>;
+  /** The period's alerts, oldest first. */
+  alerts: UsageAlert[];
+  stripe?: StripeUsage;
+}
+
+/** What check(feature, amount) answers: may `amount` more be used now? Nothing is recorded. */
+export interface UsageCheck {
+  allowed: boolean;
+  /** Left before the limit; null when the feature has no limit. */
+  remaining: number | null;
+  limit: number | null;
+  hard: boolean;
+}
+
+/** POST usage's answer (server to server). */
+export interface UsageRecorded {
+  accepted: number;
+  /** Records whose key was seen before: no-ops. */
+  duplicates: Array<{ index: number; idempotencyKey: string }>;
+  /** Records a hard limit refused: not recorded, their keys stay free. */
+  refused: Array<{ index: number; idempotencyKey: string; feature: string; code: 'LIMIT_EXCEEDED' }>;
+}
+
+/**
+ * check()'s answer from GET usage: a limited feature is allowed while `amount` fits its hard
+ * limit (a soft limit always allows: overage is billed); a boolean feature of the plan as it
+ * says; any other feature has no limit, as POST usage treats it.
+ */
+export function checkUsage(usage: Pick<Usage, 'limits' | 'features'>, feature: string, amount = 1): UsageCheck {
+  const l = usage.limits[feature];
+  if (l) return { allowed: !l.hard || l.used + amount <= l.limit, remaining: l.remaining, limit: l.limit, hard: l.hard };
+  return { allowed: usage.features[feature] ?? true, remaining: null, limit: null, hard: false };
 }
 
 export interface CheckoutParams {
@@ -167,6 +239,8 @@ export interface BillingClient {
   getPlans(): Promise<PlansResponse>;
   getSubscription(): Promise<SubscriptionStatus>;
   getUsage(): Promise<Usage>;
+  /** May the signed-in account use `amount` (default 1) more of `feature` now? Reads GET usage; records nothing. */
+  check(feature: string, amount?: number): Promise<UsageCheck>;
   createCheckout(params?: CheckoutParams): Promise<CheckoutSession>;
   createPortal(params?: PortalParams): Promise<PortalSession>;
   /** createCheckout, then sends the browser to the Checkout page. */
@@ -351,6 +425,11 @@ export function createBillingClient(opts?: BillingClientOptions): BillingClient 
     getPlans: async (...args: unknown[]) => (noArgs('getPlans', args), call<PlansResponse>('GET', 'plans', undefined, false)),
     getSubscription: async (...args: unknown[]) => (noArgs('getSubscription', args), call<SubscriptionStatus>('GET', 'subscription')),
     getUsage: async (...args: unknown[]) => (noArgs('getUsage', args), call<Usage>('GET', 'usage')),
+    async check(feature: unknown, amount: unknown = 1) {
+      if (typeof feature !== 'string' || feature === '') throw misuse(`check takes a feature key such as 'events', not ${feature === '' ? 'an empty string' : kind(feature)}`);
+      if (!(typeof amount === 'number' && Number.isSafeInteger(amount) && amount > 0)) throw misuse('check: amount must be a positive whole number');
+      return checkUsage(await call<Usage>('GET', 'usage'), feature, amount);
+    },
     createCheckout: async (params?: CheckoutParams) => call<CheckoutSession>('POST', 'checkout', checkParams('createCheckout', params, CHECKOUT)),
     createPortal: async (params?: PortalParams) => call<PortalSession>('POST', 'portal', checkParams('createPortal', params, PORTAL)),
     async redirectToCheckout(params, location) {

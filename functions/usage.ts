@@ -1,10 +1,12 @@
 /**
  * /api/stripe/usage (alias /api/billing/usage)
  * - POST, service key (BILLING_SERVICE_KEY): records usage, one record or `{ records }`
- *   of up to 1,000, all or nothing; a key seen before is a no-op, answered as a duplicate.
+ *   of up to 1,000, validated all or nothing; a key seen before is a no-op, answered as a
+ *   duplicate; records past a hard limit of the account's plan are refused (LIMIT_EXCEEDED).
  * - GET, user JWT: the account's usage in its current billing period; `?source=stripe`
  *   adds Stripe's meter event summaries for the same period.
  */
+import type { UsageRecorded } from '../client/billing-client.ts';
 import { parseJson, readText } from '../shared/body.ts';
 import { defineEndpoint } from '../shared/endpoint.ts';
 import { badRequest } from '../shared/errors.ts';
@@ -26,9 +28,16 @@ export default defineEndpoint('usage', {
     async handle({ req, cfg }) {
       // Loaded here: its validation (zod) is not on GET usage's cold start.
       const { MAX_USAGE_BODY, parseUsageBody } = await import('../shared/usage/parse-records.ts');
-      const { records } = parseUsageBody(parseJson(await readText(req, MAX_USAGE_BODY)));
-      const { accepted, duplicates } = await getStore(cfg).recordUsage(records);
-      return { accepted, duplicates: duplicates.map((index) => ({ index, idempotencyKey: records[index]!.key })) };
+      const { knownFeatures, recordOptions } = await import('../shared/usage/limits.ts');
+      const features = { metered: cfg.catalogue.meteredFeature, known: knownFeatures(cfg.catalogue) };
+      const { records } = parseUsageBody(parseJson(await readText(req, MAX_USAGE_BODY)), features);
+      const { accepted, duplicates, refused } = await getStore(cfg).recordUsage(records, recordOptions(cfg));
+      const answer: UsageRecorded = {
+        accepted,
+        duplicates: duplicates.map((index) => ({ index, idempotencyKey: records[index]!.key })),
+        refused: refused.map(({ index, feature }) => ({ index, idempotencyKey: records[index]!.key, feature, code: 'LIMIT_EXCEEDED' })),
+      };
+      return answer;
     },
   },
 });

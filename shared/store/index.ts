@@ -7,7 +7,7 @@ import type { Rpc } from './rpc.ts';
 import { createSqlRpc } from './rpc-sql.ts';
 import { createSupabaseRpc } from './rpc-supabase.ts';
 import type { AccountView, CustomerLink, EventRecord, SubscriptionSnapshot } from './types.ts';
-import type { UsageBatch, UsageRecordInput, UsageRecordResult, UsageRelease, UsageOverview, UsageTotals } from './types.ts';
+import type { UsageBatch, UsageRecordInput, UsageRecordOptions, UsageRecordResult, UsageRelease, UsageOverview, UsageTotals } from './types.ts';
 
 export * from './types.ts';
 
@@ -62,9 +62,13 @@ export class Store {
     return this.rpc.close();
   }
 
-  /** Records usage: all of `records` in one statement, a key seen before is a duplicate. */
-  recordUsage(records: UsageRecordInput[]): Promise<UsageRecordResult> {
-    return this.rpc.call('billing_usage_record', { records });
+  /**
+   * Records usage in one transaction: a key seen before is a duplicate; with `limits`, what
+   * does not fit a hard limit of the account's plan in its period is refused, and crossing
+   * 80 % or 100 % of a limit writes an alert.
+   */
+  recordUsage(records: UsageRecordInput[], options: UsageRecordOptions = { metered_feature: 'events', limits: null, grace_days: 0 }): Promise<UsageRecordResult> {
+    return this.rpc.call('billing_usage_record', { records, ...options });
   }
 
   /** Leases report batches to the caller: expired leases first, then new batches from unclaimed usage. */

@@ -1,4 +1,5 @@
 import type { AccountKind } from '../account-id.ts';
+import type { LimitInput } from '../catalogue.ts';
 
 /** Rows as the billing SQL functions return them (the tables' rows as JSON). */
 export interface AccountRow {
@@ -62,12 +63,33 @@ export interface UsageRecordInput {
   quantity: number;
   /** ISO 8601. */
   occurred_at: string;
+  /** The catalogue's feature key; null or absent: the metered feature (reported to Stripe's meter). */
+  feature?: string | null;
+}
+
+/** What billing_usage_record needs of the catalogue to apply limits (shared/usage/limits.ts). */
+export interface UsageLimitsParam {
+  /** Stripe product id -> the plan's limits (feature -> limit). */
+  products: Record<string, Record<string, LimitInput>>;
+  /** The limits of accounts without a subscription granting access (the catalogue's plan without prices). */
+  free: Record<string, LimitInput> | null;
+}
+
+export interface UsageRecordOptions {
+  /** The metered feature's key, which records store as null. */
+  metered_feature: string;
+  /** null: no limits (no catalogue, or one without limits): recorded as before. */
+  limits: UsageLimitsParam | null;
+  /** PAST_DUE_GRACE_DAYS: a past-due subscription's plan applies for as long as it grants access. */
+  grace_days: number;
 }
 
 export interface UsageRecordResult {
   accepted: number;
   /** Indexes (in the input) of records whose key was seen before. */
   duplicates: number[];
+  /** Records refused by a hard limit (not recorded; their keys stay free). */
+  refused: Array<{ index: number; feature: string }>;
 }
 
 /** A report batch leased to one reporter: one meter event for a customer and window. */
@@ -96,16 +118,31 @@ export interface UsageRelease {
   retry_in_seconds: number | null;
 }
 
+/** The ledger for a period: the metered feature's usage, and the sum of each other feature's. */
 export interface UsageTotals {
   recorded: number;
   reported: number;
   failed: number;
   records: number;
+  /** Feature key -> usage in the period, for features other than the metered one. */
+  features: Record<string, number>;
 }
 
-/** GET usage's one read: the account view, each subscription with its period's totals, and the month's. */
+/** A billing_usage_alerts row as GET usage reads it. */
+export interface UsageAlertRow {
+  feature: string;
+  threshold: 80 | 100;
+  used: number;
+  limit: number;
+  period_start: string;
+  period_end: string;
+  created_at: string;
+}
+
+/** GET usage's one read: the account view, each subscription with its period's totals, the month's, and the alerts of running periods. */
 export interface UsageOverview {
   account: AccountRow | null;
   subscriptions: Array<SubscriptionRow & { usage: UsageTotals }>;
   month: UsageTotals;
+  alerts: UsageAlertRow[];
 }

@@ -38,6 +38,8 @@ const Record = z.strictObject({
     .check(z.minLength(1, 'must not be empty'), z.maxLength(255), z.regex(printable, 'must be printable ASCII')),
   /** Unix seconds, or an ISO 8601 date-time with a zone. */
   timestamp: z.optional(z.union([z.number().check(z.int('must be whole unix seconds'), z.positive()), z.iso.datetime({ offset: true })])),
+  /** A feature key of the catalogue; default its metered feature. */
+  feature: z.optional(z.string(need('a string'))),
 });
 
 const Batch = z.strictObject({
@@ -58,7 +60,13 @@ function problemsOf(error: z.core.$ZodError, index: number | undefined): UsagePr
   }));
 }
 
-function parseRecord(value: unknown, index: number | undefined, nowMs: number, problems: UsageProblem[]): UsageRecordInput | null {
+/** The catalogue's features as records name them: the metered one (stored as null) and the limited ones. */
+export interface RecordFeatures {
+  metered: string;
+  known: string[];
+}
+
+function parseRecord(value: unknown, index: number | undefined, nowMs: number, features: RecordFeatures, problems: UsageProblem[]): UsageRecordInput | null {
   const parsed = Record.safeParse(value);
   if (!parsed.success) {
     problems.push(...problemsOf(parsed.error, index));
@@ -66,20 +74,25 @@ function parseRecord(value: unknown, index: number | undefined, nowMs: number, p
   }
   const r = parsed.data;
   const atMs = r.timestamp === undefined ? nowMs : typeof r.timestamp === 'number' ? r.timestamp * 1000 : Date.parse(r.timestamp);
-  const at = (message: string) => problems.push({ ...(index === undefined ? {} : { index }), field: 'timestamp', message });
+  const problem = (field: string, message: string) => problems.push({ ...(index === undefined ? {} : { index }), field, message });
+  if (r.feature !== undefined && !features.known.includes(r.feature)) {
+    problem('feature', `is not a limited feature of the catalogue (one of ${features.known.join(', ')}; none means ${features.metered})`);
+    return null;
+  }
   if (atMs < nowMs - MAX_AGE_SECONDS * 1000) {
-    at('is more than 35 days old (Stripe does not accept older usage)');
+    problem('timestamp', 'is more than 35 days old (Stripe does not accept older usage)');
     return null;
   }
   if (atMs > nowMs + MAX_AHEAD_SECONDS * 1000) {
-    at('is more than 5 minutes in the future');
+    problem('timestamp', 'is more than 5 minutes in the future');
     return null;
   }
-  return { account_id: r.accountId, key: r.idempotencyKey, quantity: r.quantity, occurred_at: new Date(atMs).toISOString() };
+  const feature = r.feature === undefined || r.feature === features.metered ? null : r.feature;
+  return { account_id: r.accountId, key: r.idempotencyKey, quantity: r.quantity, occurred_at: new Date(atMs).toISOString(), feature };
 }
 
 /** The records of a parsed JSON body, or a 400 whose details name every bad index and field. */
-export function parseUsageBody(body: unknown, nowMs = Date.now()): { records: UsageRecordInput[]; batch: boolean } {
+export function parseUsageBody(body: unknown, features: RecordFeatures, nowMs = Date.now()): { records: UsageRecordInput[]; batch: boolean } {
   const problems: UsageProblem[] = [];
   const isBatch = typeof body === 'object' && body !== null && !Array.isArray(body) && 'records' in body;
   const records: UsageRecordInput[] = [];
@@ -89,12 +102,12 @@ export function parseUsageBody(body: unknown, nowMs = Date.now()): { records: Us
       problems.push(...problemsOf(batch.error, undefined));
     } else {
       batch.data.records.forEach((value, index) => {
-        const r = parseRecord(value, index, nowMs, problems);
+        const r = parseRecord(value, index, nowMs, features, problems);
         if (r) records.push(r);
       });
     }
   } else {
-    const r = parseRecord(body, undefined, nowMs, problems);
+    const r = parseRecord(body, undefined, nowMs, features, problems);
     if (r) records.push(r);
   }
   if (problems.length) {

@@ -1,49 +1,33 @@
 /**
  * GET usage: the account's usage in its current billing period, from our ledger (recorded,
- * reported to Stripe, pending), against the plan's included quantity; optionally beside
+ * reported to Stripe, pending), against the plan's limits (catalogue.ts); optionally beside
  * Stripe's own meter event summaries for the same period, so the two can be compared.
  */
+import type { StripeUsage, Usage, UsageAlert } from '../../client/billing-client.ts';
 import { accessFor } from '../access.ts';
 import type { Principal } from '../auth.ts';
+import { planOfAccount } from '../catalogue.ts';
 import { required, type Config } from '../config.ts';
 import { describeError, type Logger } from '../log.ts';
-import { getStore, type Store, type UsageOverview } from '../store/index.ts';
+import { getStore, type Store, type UsageAlertRow, type UsageOverview } from '../store/index.ts';
+import { limitsView } from './limits.ts';
 import { calendarMonth, minuteAligned, usagePeriod, type UsagePeriod } from './period.ts';
-
-export interface StripeUsage {
-  meterId: string;
-  customerId: string | null;
-  /** The period widened to whole minutes, as Stripe's summaries require. */
-  start: string;
-  end: string;
-  /** null when Stripe could not be read (see `error`). */
-  aggregatedValue: number | null;
-  error?: string;
-}
-
-export interface UsageView {
-  accountId: string;
-  accountType: Principal['accountKind'];
-  customerId: string | null;
-  period: UsagePeriod;
-  plan: { priceId: string | null; name: string | null } | null;
-  recorded: number;
-  reported: number;
-  /** Recorded but not yet accepted by Stripe (including `failed`). */
-  pending: number;
-  /** Refused by Stripe for good; an operator must look (npm run usage:report -- --retry-failed). */
-  failed: number;
-  included: number;
-  overage: number;
-  stripe?: StripeUsage;
-}
 
 /** What GET usage reads (one round trip), so it can run beside the rate-limit check. */
 export const usageRead = (store: Store, accountId: string, nowMs = Date.now()) => store.usageOverview(accountId, calendarMonth(nowMs));
 
-export async function usageView(cfg: Config, log: Logger, overview: UsageOverview, principal: Principal, withStripe: boolean): Promise<UsageView> {
+const sameInstant = (a: string, b: string) => Date.parse(a) === Date.parse(b);
+
+/** The period's alerts (the read returns those of every running period). */
+const alertsOf = (rows: UsageAlertRow[], period: UsagePeriod): UsageAlert[] =>
+  rows
+    .filter((a) => sameInstant(a.period_start, period.start) && sameInstant(a.period_end, period.end))
+    .map((a) => ({ feature: a.feature, threshold: a.threshold, used: a.used, limit: a.limit, at: new Date(a.created_at).toISOString() }));
+
+export async function usageView(cfg: Config, log: Logger, overview: UsageOverview, principal: Principal, withStripe: boolean): Promise<Usage> {
   // A subscription that no longer grants access (canceled now, unpaid) has no current
   // period to show: the calendar month is used, as for an account that never subscribed.
+  // The same rules decide the period limits are enforced in (billing_usage_period in SQL).
   const access = accessFor(overview.subscriptions, cfg.PAST_DUE_GRACE_DAYS);
   const subscription = (access.hasAccess && overview.subscriptions.find((s) => s.id === access.subscription?.id)) || null;
   // Trials are left out: the plan's interval after a trial is not the trial's length.
@@ -58,20 +42,25 @@ export async function usageView(cfg: Config, log: Logger, overview: UsageOvervie
         : // Rare (a renewal webhook is late): the estimated period's totals cost a second read.
           await getStore(cfg).usageTotals(principal.accountId, period.start, period.end);
   const stripe = withStripe ? await stripeUsage(cfg, log, customerId, period) : undefined;
-  const priceId = period.source === 'calendar_month' ? null : (subscription?.price_id ?? null);
-  const included = (priceId && cfg.USAGE_INCLUDED[priceId]) || 0;
+  const catalogue = cfg.catalogue;
+  const plan = planOfAccount(catalogue, { hasAccess: access.hasAccess, productId: subscription?.product_id ?? null });
+  const priceId = subscription?.price_id ?? null;
+  const included = plan?.limits[catalogue.meteredFeature]?.limit ?? 0;
   return {
     accountId: principal.accountId,
     accountType: principal.accountKind,
     customerId,
     period,
-    plan: period.source === 'calendar_month' ? null : { priceId, name: (priceId && cfg.PLAN_NAMES[priceId]) ?? priceId },
+    plan: plan || subscription ? { key: plan?.key ?? null, name: plan?.name ?? priceId, priceId } : null,
     recorded: totals.recorded,
     reported: totals.reported,
     pending: totals.recorded - totals.reported,
     failed: totals.failed,
     included,
     overage: Math.max(0, totals.recorded - included),
+    features: plan?.features ?? {},
+    limits: limitsView(plan, catalogue, totals, period.end),
+    alerts: alertsOf(overview.alerts, period),
     ...(stripe ? { stripe } : {}),
   };
 }

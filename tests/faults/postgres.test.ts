@@ -110,7 +110,7 @@ describe('Postgres down', () => {
       // Stripe retries the webhook; the ingestion service re-posts; the user retries.
       const results = await Promise.all(endpoints(ctx).map((e) => e.run('stripe')));
       expect(results.map((r) => r.status)).toEqual([200, 200, 200, 200, 200, 200]);
-      expect(results[4]!.body).toEqual({ accepted: 2, duplicates: [] });
+      expect(results[4]!.body).toEqual({ accepted: 2, duplicates: [], refused: [] });
       expect(results[5]!.body).toEqual({ received: true });
       expect(await tablesFor(ctx)).toEqual({ events: 1, freshAccount: 1, records: 2 });
       expect((await call(subscription, 'GET', '/api/stripe/subscription', { token: c.token })).body).toMatchObject({ state: 'active', customerId: c.customer });
@@ -255,7 +255,7 @@ describe('a connection dropped while a usage batch is recorded', () => {
     expectError(res, '/api/stripe/usage', 503, 'SERVICE_UNAVAILABLE', UNAVAILABLE);
     expect(await recorded(account)).toEqual({ n: 0, total: null });
     const again = await postUsage(batch(account, 40));
-    expect(again.body).toEqual({ accepted: 40, duplicates: [] });
+    expect(again.body).toEqual({ accepted: 40, duplicates: [], refused: [] });
     expect(await recorded(account)).toEqual({ n: 40, total: (40 * 41) / 2 });
   });
 
@@ -292,7 +292,7 @@ describe('a connection dropped while a usage batch is recorded', () => {
     expect(await recorded(account)).toEqual({ n: 25, total: (25 * 26) / 2 });
     const retry = batch(account, 30);
     const again = await postUsage(retry);
-    expect(again.body).toEqual({ accepted: 5, duplicates: retry.records.slice(0, 25).map((r, index) => ({ index, idempotencyKey: r.idempotencyKey })) });
+    expect(again.body).toEqual({ accepted: 5, duplicates: retry.records.slice(0, 25).map((r, index) => ({ index, idempotencyKey: r.idempotencyKey })), refused: [] });
     expect(await recorded(account)).toEqual({ n: 30, total: (30 * 31) / 2 });
   });
 });

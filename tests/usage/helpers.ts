@@ -20,6 +20,32 @@ export const DAY = 86_400;
 
 export type { StripeSide };
 
+/**
+ * A small catalogue for limit tests: a free plan (accounts without a subscription) with hard
+ * limits, Basic (the double's prod_double_basic) with a soft `events` limit and a hard
+ * `exports` one, Pro (prod_double_pro) with a larger soft `events` limit only.
+ */
+export const TEST_CATALOGUE = {
+  meteredFeature: 'events',
+  plans: [
+    { key: 'free', name: 'Free', prices: [], features: { api: false }, limits: { events: { limit: 50, hard: true }, exports: { limit: 3, hard: true } } },
+    {
+      key: 'basic', name: 'Basic', product: 'prod_double_basic',
+      prices: [{ lookupKey: 'basic_monthly', interval: 'month', currency: 'usd', unitAmount: 900 }],
+      features: { api: false }, limits: { events: { limit: 100, hard: false }, exports: { limit: 10, hard: true } },
+    },
+    {
+      key: 'pro', name: 'Pro', product: 'prod_double_pro',
+      prices: [{ lookupKey: 'pro_monthly', interval: 'month', currency: 'usd', unitAmount: 2900 }],
+      features: { api: true }, limits: { events: { limit: 1000, hard: false } },
+    },
+  ],
+};
+
+/** The product of the double's price, as linkedAccount stores it. */
+export const PRODUCT_OF: Record<string, string> = { price_basic_monthly: 'prod_double_basic', price_pro_monthly: 'prod_double_pro' };
+
+/** Usage set up for tests; no catalogue (`plans: []`, usage as before limits) unless `env` gives BILLING_CATALOGUE. */
 export async function startUsageStack(env: Record<string, string> = {}): Promise<{ stack: Stack; s: StripeSide }> {
   const { stack, s } = await startStripeStack();
   stack.setEnv({
@@ -27,6 +53,7 @@ export async function startUsageStack(env: Record<string, string> = {}): Promise
     STRIPE_METER_EVENT_NAME: EVENT_NAME,
     STRIPE_METER_ID: METER,
     USAGE_REPORT_WINDOW_SECONDS: '60',
+    BILLING_CATALOGUE: JSON.stringify({ plans: [] }),
     ...env,
   });
   return { stack, s };
@@ -37,6 +64,7 @@ export interface UsageInput {
   quantity: number;
   idempotencyKey: string;
   timestamp?: number | string;
+  feature?: string;
 }
 
 export function postUsage(body: unknown, opts: { key?: string; path?: string; headers?: Record<string, string> } = {}): Promise<Call> {
@@ -82,7 +110,7 @@ export async function linkedAccount(
     const t = (s: number) => new Date(s * 1000).toISOString();
     const sub: SubscriptionSnapshot = {
       id: uid('sub'), customer_id: customer, account_id: accountId, status: 'active', price_id: opts.priceId ?? 'price_basic_monthly',
-      product_id: 'prod_double_basic', quantity: 1, current_period_start: t(opts.period.start), current_period_end: t(opts.period.end),
+      product_id: PRODUCT_OF[opts.priceId ?? 'price_basic_monthly'] ?? null, quantity: 1, current_period_start: t(opts.period.start), current_period_end: t(opts.period.end),
       cancel_at_period_end: false, cancel_at: null, canceled_at: null, ended_at: null, trial_start: null, trial_end: null,
       past_due_since: null, stripe_created: t(opts.period.start - 30 * DAY), snapshot_at: Date.now(),
     };
@@ -101,7 +129,7 @@ export async function stripeTotal(s: StripeSide, customer: string, start = nowS(
 
 /**
  * The invariant every scenario ends with: for every linked customer, Stripe's meter holds
- * exactly what our ledger recorded, and the ledger says all of it is reported.
+ * exactly what our ledger recorded of the metered feature, and the ledger says all of it is reported.
  */
 export async function expectStripeMatchesLedger(stack: Stack, s: StripeSide): Promise<void> {
   const rows = await stack.sql<{ customer: string; recorded: string; reported: string }[]>`
@@ -110,6 +138,7 @@ export async function expectStripeMatchesLedger(stack: Stack, s: StripeSide): Pr
     from billing_usage_records r
     join billing_accounts a on a.id = r.account_id and a.stripe_customer_id is not null
     left join billing_usage_batches b on b.id = r.batch_id
+    where r.feature is null -- the metered feature; others never reach the meter
     group by a.stripe_customer_id`;
   for (const row of rows) {
     expect({ customer: row.customer, stripe: await stripeTotal(s, row.customer), reported: Number(row.reported) }).toEqual({

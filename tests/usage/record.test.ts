@@ -66,9 +66,9 @@ describe('POST usage: recording once', () => {
     const body = rec(account, { quantity: 5, idempotencyKey: 'pageviews-1' });
     const first = await postUsage(body);
     expect(first.status).toBe(200);
-    expect(first.body).toEqual({ accepted: 1, duplicates: [] });
+    expect(first.body).toEqual({ accepted: 1, duplicates: [], refused: [] });
     const again = await postUsage({ ...body, quantity: 9 });
-    expect(again.body).toEqual({ accepted: 0, duplicates: [{ index: 0, idempotencyKey: 'pageviews-1' }] });
+    expect(again.body).toEqual({ accepted: 0, duplicates: [{ index: 0, idempotencyKey: 'pageviews-1' }], refused: [] });
     expect((await rowsOf(account)).map((r) => r.quantity)).toEqual(['5']);
   });
 
@@ -84,14 +84,14 @@ describe('POST usage: recording once', () => {
       ],
     });
     expect(res.status).toBe(200);
-    expect(res.body).toEqual({ accepted: 2, duplicates: [{ index: 0, idempotencyKey: 'a' }, { index: 2, idempotencyKey: 'b' }] });
+    expect(res.body).toEqual({ accepted: 2, duplicates: [{ index: 0, idempotencyKey: 'a' }, { index: 2, idempotencyKey: 'b' }], refused: [] });
     expect((await rowsOf(account)).map((r) => [r.idempotency_key, r.quantity])).toEqual([['a', '1'], ['b', '2'], ['c', '4']]);
   });
 
   it('keys are per account: the same key for two accounts is two records', async () => {
     const [a, b] = [`user:${uid('u')}`, `user:${uid('u')}`];
     const res = await postUsage({ records: [rec(a, { idempotencyKey: 'same' }), rec(b, { idempotencyKey: 'same' })] });
-    expect(res.body).toEqual({ accepted: 2, duplicates: [] });
+    expect(res.body).toEqual({ accepted: 2, duplicates: [], refused: [] });
   });
 
   it('the same batch posted twice at once is recorded once', async () => {
@@ -107,7 +107,7 @@ describe('POST usage: recording once', () => {
 
   it('answers in the envelope dialect under /api/billing', async () => {
     const res = await postUsage(rec(`user:${uid('u')}`), { path: '/api/billing/usage' });
-    expect(res.body).toEqual({ success: true, data: { accepted: 1, duplicates: [] }, error: null });
+    expect(res.body).toEqual({ success: true, data: { accepted: 1, duplicates: [], refused: [] }, error: null });
   });
 });
 

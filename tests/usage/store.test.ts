@@ -36,9 +36,9 @@ describe.each(['sql', 'supabase'])('usage store over %s', (kind) => {
   it('records a batch in one call, duplicates by index, and typed numbers come back', async () => {
     const account = `user:${uid('u')}`;
     const rows = [1, 2, 3].map((q) => ({ account_id: account, key: `k${q}`, quantity: q, occurred_at: iso(hour + q) }));
-    expect(await store().recordUsage(rows)).toEqual({ accepted: 3, duplicates: [] });
-    expect(await store().recordUsage([rows[1]!, { ...rows[0]!, key: 'k4' }])).toEqual({ accepted: 1, duplicates: [0] });
-    expect(await store().usageTotals(account, iso(hour), iso(hour + HOUR))).toEqual({ recorded: 7, reported: 0, failed: 0, records: 4 });
+    expect(await store().recordUsage(rows)).toEqual({ accepted: 3, duplicates: [], refused: [] });
+    expect(await store().recordUsage([rows[1]!, { ...rows[0]!, key: 'k4' }])).toEqual({ accepted: 1, duplicates: [0], refused: [] });
+    expect(await store().usageTotals(account, iso(hour), iso(hour + HOUR))).toEqual({ recorded: 7, reported: 0, failed: 0, records: 4, features: {} });
   });
 
   it('claims one batch per customer and window, leased; then mark reported', async () => {

@@ -1,15 +1,15 @@
-/** GET usage: the current period's ledger, included quantity and overage, and Stripe's view beside it. */
+/** GET usage: the current period's ledger, the plan's limits (included quantity and overage, used and remaining), and Stripe's view beside it. */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import usage from '../../functions/usage.ts';
 import type { SubscriptionRow } from '../../shared/store/types.ts';
 import { usagePeriod } from '../../shared/usage/period.ts';
 import { call, tokenFor, uid, type Stack } from '../helpers/stack.ts';
-import { DAY, expectStripeMatchesLedger, linkedAccount, nowS, record, report, SERVICE_KEY, startUsageStack, type StripeSide } from './helpers.ts';
+import { DAY, expectStripeMatchesLedger, linkedAccount, nowS, record, report, SERVICE_KEY, startUsageStack, TEST_CATALOGUE, type StripeSide } from './helpers.ts';
 
 let stack: Stack;
 let s: StripeSide;
 beforeAll(async () => {
-  ({ stack, s } = await startUsageStack({ USAGE_INCLUDED: 'price_basic_monthly=100,price_pro_monthly=1000' }));
+  ({ stack, s } = await startUsageStack({ BILLING_CATALOGUE: JSON.stringify(TEST_CATALOGUE) }));
 });
 afterEach(async () => {
   await expectStripeMatchesLedger(stack, s);
@@ -29,14 +29,16 @@ describe('GET usage', () => {
     expect(svc.status).toBe(401);
   });
 
-  it('without a subscription: the calendar month (UTC), and says so', async () => {
+  it('without a subscription: the calendar month (UTC), and says so; the free plan\'s limits, each with what is used and left', async () => {
     const user = uid('u');
     const now = new Date();
     const monthStart = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1) / 1000;
+    const monthEnd = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 1)).toISOString();
     await record([
       { accountId: `user:${user}`, quantity: 7, idempotencyKey: key(), timestamp: monthStart - 1 }, // last month
       { accountId: `user:${user}`, quantity: 5, idempotencyKey: key(), timestamp: monthStart },
       { accountId: `user:${user}`, quantity: 6, idempotencyKey: key() },
+      { accountId: `user:${user}`, quantity: 2, idempotencyKey: key(), feature: 'exports' },
     ]);
     const res = await get(await tokenFor({ sub: user }));
     expect(res.status).toBe(200);
@@ -44,19 +46,39 @@ describe('GET usage', () => {
       accountId: `user:${user}`,
       accountType: 'user',
       customerId: null,
-      period: {
-        start: new Date(monthStart * 1000).toISOString(),
-        end: new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 1)).toISOString(),
-        source: 'calendar_month',
-      },
-      plan: null,
+      period: { start: new Date(monthStart * 1000).toISOString(), end: monthEnd, source: 'calendar_month' },
+      plan: { key: 'free', name: 'Free', priceId: null },
       recorded: 11,
       reported: 0,
       pending: 11,
       failed: 0,
-      included: 0,
-      overage: 11,
+      included: 50,
+      overage: 0,
+      features: { api: false },
+      limits: {
+        events: { limit: 50, hard: true, used: 11, remaining: 39, resetsAt: monthEnd },
+        exports: { limit: 3, hard: true, used: 2, remaining: 1, resetsAt: monthEnd },
+      },
+      alerts: [],
     });
+  });
+
+  it('with no catalogue (plans: []): no plan, no limits, as before', async () => {
+    stack.setEnv({ BILLING_CATALOGUE: JSON.stringify({ plans: [] }) });
+    try {
+      const start = nowS() - 10 * DAY;
+      const a = await linkedAccount({ period: { start, end: start + 30 * DAY }, priceId: 'price_basic_monthly' });
+      await record([{ accountId: a.accountId, quantity: 130, idempotencyKey: key() }]);
+      const res = await get(await tokenFor({ sub: a.id }));
+      expect(res.body).toMatchObject({
+        plan: { key: null, name: 'price_basic_monthly', priceId: 'price_basic_monthly' },
+        recorded: 130, included: 0, overage: 130, features: {}, limits: {}, alerts: [],
+      });
+      expect((await get(await tokenFor({ sub: uid('u') }))).body).toMatchObject({ plan: null, included: 0, limits: {} });
+      await report();
+    } finally {
+      stack.setEnv({ BILLING_CATALOGUE: JSON.stringify(TEST_CATALOGUE) });
+    }
   });
 
   it('with a subscription: its current period, the plan\'s included quantity and the overage, as reporting progresses', async () => {
@@ -69,11 +91,16 @@ describe('GET usage', () => {
       { accountId: a.accountId, quantity: 70, idempotencyKey: key(), timestamp: nowS() - 100 },
     ]);
     const pending = await get(token);
+    const end = new Date((start + 30 * DAY) * 1000).toISOString();
     expect(pending.body).toMatchObject({
       customerId: a.customer,
-      period: { start: new Date(start * 1000).toISOString(), end: new Date((start + 30 * DAY) * 1000).toISOString(), source: 'subscription' },
-      plan: { priceId: 'price_basic_monthly' },
+      period: { start: new Date(start * 1000).toISOString(), end, source: 'subscription' },
+      plan: { key: 'basic', name: 'Basic', priceId: 'price_basic_monthly' },
       recorded: 130, reported: 0, pending: 130, included: 100, overage: 30,
+      limits: {
+        events: { limit: 100, hard: false, used: 130, remaining: 0, resetsAt: end },
+        exports: { limit: 10, hard: true, used: 0, remaining: 10, resetsAt: end },
+      },
     });
     await report();
     const reported = await get(token, '', '/api/billing/usage');
@@ -87,8 +114,8 @@ describe('GET usage', () => {
     await sql`update billing_subscriptions set status = 'canceled', ended_at = now(), canceled_at = now() where customer_id = ${a.customer}`;
     const res = await get(await tokenFor({ sub: a.id }));
     expect(res.body.period.source).toBe('calendar_month');
-    expect(res.body.plan).toBeNull();
-    expect(res.body.included).toBe(0);
+    expect(res.body.plan).toEqual({ key: 'free', name: 'Free', priceId: null });
+    expect(res.body.included).toBe(50);
   });
 
   describe('when the stored period has ended but the renewal webhook has not come yet', () => {
@@ -112,8 +139,9 @@ describe('GET usage', () => {
       expect(res.status).toBe(200);
       expect(res.body).toMatchObject({
         period: { start: iso(end), end: iso(months(end, 1)), source: 'subscription_estimated' },
-        plan: { priceId: 'price_basic_monthly' },
+        plan: { key: 'basic', priceId: 'price_basic_monthly' },
         recorded: 130, pending: 130, included: 100, overage: 30,
+        limits: { events: { used: 130, resetsAt: iso(months(end, 1)) } },
         stripe: { start: iso(Math.floor(end / 60) * 60) },
       });
       await report();
@@ -129,18 +157,18 @@ describe('GET usage', () => {
       const res = await get(await tokenFor({ sub: a.id }));
       expect(res.body).toMatchObject({
         period: { start: iso(end + 7 * DAY), end: iso(end + 14 * DAY), source: 'subscription_estimated' },
-        plan: { priceId: 'price_pro_monthly' },
+        plan: { key: 'pro', priceId: 'price_pro_monthly' },
         recorded: 8, included: 1000, overage: 0,
       });
       await report();
     });
 
-    it('does not roll a subscription that was to end with that period: the calendar month, no plan', async () => {
+    it('does not roll a subscription that was to end with that period: the calendar month (its plan, while it still grants access)', async () => {
       const end = nowS() - 10 * DAY;
       const a = await linkedAccount({ period: { start: months(end, -1), end }, priceId: 'price_basic_monthly' });
       await stack.sql`update billing_subscriptions set cancel_at_period_end = true where customer_id = ${a.customer}`;
       const res = await get(await tokenFor({ sub: a.id }));
-      expect(res.body).toMatchObject({ period: { source: 'calendar_month' }, plan: null, included: 0 });
+      expect(res.body).toMatchObject({ period: { source: 'calendar_month' }, plan: { key: 'basic' }, included: 100 });
     });
 
     it('steps month plans on Stripe\'s anchor day, clamped to shorter months', () => {
