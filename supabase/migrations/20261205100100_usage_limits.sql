@@ -5,8 +5,10 @@
 -- Why a counter row: POST usage must never admit more than a hard limit, whatever the
 -- concurrency. Each batch locks the (account, feature, period) rows it needs, in one order,
 -- before deciding; the lock also makes the alert that crosses a threshold exactly once. The
--- counter holds the ledger's sum for the period (it starts from the ledger when created), so
--- GET usage may read either and they agree.
+-- counter holds the ledger's sum for the period (it starts from the ledger when created, and
+-- moves with every record admitted into the period while it is the current one; a late record
+-- for an earlier period is not added to that period's counter, which nothing reads again), so
+-- GET usage, which sums the ledger, and POST usage agree.
 --
 -- The catalogue lives in the code, not in the database: POST usage passes the limits as a
 -- parameter ({ products: { <product id>: { <feature>: { limit, hard } } }, free: {...} | null }),

@@ -90,6 +90,20 @@ describe.each(['sql', 'supabase'])('usage store over %s', (kind) => {
     expect((await claimFor(customer)).map((b) => b.identifier)).toEqual([bad!.identifier]);
   });
 
+  it('with limits: refuses past a hard limit by index and feature, records the rest, and counts only the metered feature as reported usage', async () => {
+    const account = `user:${uid('u')}`;
+    const options = { metered_feature: 'events', grace_days: 7, limits: { products: {}, free: { exports: { limit: 2, hard: true } } } };
+    const now = new Date().toISOString();
+    const rows = [1, 2, 1].map((q, i) => ({ account_id: account, key: `x${i}`, quantity: q, occurred_at: now, feature: 'exports' }));
+    expect(await store().recordUsage([...rows, { account_id: account, key: 'e', quantity: 5, occurred_at: now }], options)).toEqual({
+      accepted: 3, duplicates: [], refused: [{ index: 1, feature: 'exports' }],
+    });
+    const month = { start: new Date(Date.now() - 86_400_000).toISOString(), end: new Date(Date.now() + 60_000).toISOString() };
+    expect(await store().usageTotals(account, month.start, month.end)).toEqual({ recorded: 5, reported: 0, failed: 0, records: 1, features: { exports: 2 } });
+    const overview = await store().usageOverview(account, month);
+    expect(overview.alerts.map((a) => [a.feature, a.threshold, a.used, a.limit])).toEqual([['exports', 80, 2, 2], ['exports', 100, 2, 2]]);
+  });
+
   it('leaves unlinked accounts\' usage unclaimed', async () => {
     const account = `user:${uid('u')}`;
     await store().recordUsage([{ account_id: account, key: 'z', quantity: 1, occurred_at: iso(hour) }]);
