@@ -11,11 +11,48 @@
  * including a network failure, an answer that is not JSON and a misuse of the client itself
  * (INVALID_ARGUMENT), is thrown as a BillingError.
  */
-import type { LimitInput } from '../shared/catalogue.ts';
-import type { PlansResponse } from '../shared/plans-view.ts';
 import { sessionToken } from './session-token.ts';
 
-export type { PlanPrice, PlansResponse, PublicPlan } from '../shared/plans-view.ts';
+// GET plans: the catalogue as a pricing page needs it (built by shared/plans-view.ts).
+
+/** A limit per billing period; `hard`: usage past it is refused, else billed as overage. */
+export interface PlanLimit {
+  limit: number;
+  hard: boolean;
+}
+
+export interface PlanTrial {
+  days: number;
+  /** 'if_required': no card asked at checkout. */
+  card: 'required' | 'if_required';
+}
+
+export interface PlanPrice {
+  /** What checkout takes as `priceId`: the price's Stripe lookup key (the Stripe price id changes when an amount does). */
+  id: string;
+  interval: 'day' | 'week' | 'month' | 'year';
+  intervalCount: number;
+  currency: string;
+  /** In the currency's smallest unit (cents). */
+  unitAmount: number;
+}
+
+export interface PublicPlan {
+  key: string;
+  name: string;
+  description: string;
+  /** Empty for the plan of accounts without a subscription. */
+  prices: PlanPrice[];
+  features: Record<string, boolean>;
+  limits: Record<string, PlanLimit>;
+  trial: PlanTrial | null;
+}
+
+export interface PlansResponse {
+  plans: PublicPlan[];
+  /** The limited feature whose overage is billed through Stripe's meter. */
+  meteredFeature: string;
+}
 
 /** Access state of the billing account (see the README's GET subscription). */
 export type AccessState = 'none' | 'trialing' | 'active' | 'past_due' | 'canceling' | 'ended';
@@ -51,7 +88,7 @@ export interface SubscriptionStatus {
   /** The plan's boolean features. */
   features: Record<string, boolean>;
   /** The plan's limits per billing period. */
-  limits: Record<string, LimitInput>;
+  limits: Record<string, PlanLimit>;
 }
 
 export interface UsagePeriod {
@@ -62,7 +99,7 @@ export interface UsagePeriod {
 }
 
 /** A limited feature of the plan in the period (GET usage). */
-export interface UsageLimit extends LimitInput {
+export interface UsageLimit extends PlanLimit {
   used: number;
   /** What is left before the limit (0 once reached or passed). */
   remaining: number;
@@ -152,7 +189,7 @@ export function checkUsage(usage: Pick<Usage, 'limits' | 'features'>, feature: s
 }
 
 export interface CheckoutParams {
-  /** A price the server allows (STRIPE_PRICE_ID or STRIPE_PRICE_IDS); default STRIPE_PRICE_ID. */
+  /** A catalogue price's id (GET plans: its lookup key), a plan key, or STRIPE_PRICE_ID; default STRIPE_PRICE_ID. */
   priceId?: string;
   /** Path or URL on the site's origin to return to after paying. */
   successUrl?: string;

@@ -151,7 +151,7 @@ if (env.UPSTASH_REDIS_REST_URL) {
 if (env.STRIPE_SECRET_KEY) {
   say('Stripe', `${env.STRIPE_SECRET_KEY.startsWith('sk_live_') ? 'LIVE' : 'test'} mode with your key; forward webhooks: stripe listen --forward-to localhost:${PORT}/api/stripe/webhook`);
   if (!env.STRIPE_WEBHOOK_SECRET) say('', 'WARNING: no STRIPE_WEBHOOK_SECRET: put the whsec_... that stripe listen prints in .env, or every webhook is refused');
-  if (!env.STRIPE_PRICE_ID) say('', 'WARNING: no STRIPE_PRICE_ID: checkout needs it (and public/assets/site-config.js should list your prices)');
+  if (!env.STRIPE_PRICE_ID) say('', 'no STRIPE_PRICE_ID: checkout sells the prices of catalogue.ts (npm run plans -- push puts them in your Stripe account)');
 } else {
   const secret = 'whsec_dev_local_double_secret';
   const port = STRIPE_PORT;
@@ -161,15 +161,12 @@ if (env.STRIPE_SECRET_KEY) {
   env.STRIPE_SECRET_KEY = double.apiKey; // the one key the double accepts
   env.STRIPE_API_BASE = double.url;
   env.STRIPE_WEBHOOK_SECRET ??= secret;
-  // The double's seeded catalog (dev/stripe-double/README.md), as the demo site lists it.
+  // The double's seeded catalog (dev/stripe-double/README.md), which catalogue.ts describes.
   env.STRIPE_PRICE_ID ??= double.seed.prices.basic;
-  env.STRIPE_PRICE_IDS ??= double.seed.prices.pro;
-  env.PLAN_NAMES ??= `${double.seed.prices.basic}=Basic,${double.seed.prices.pro}=Pro`;
-  env.USAGE_INCLUDED ??= `${double.seed.prices.basic}=10000,${double.seed.prices.pro}=100000`;
   env.STRIPE_METER_ID ??= double.seed.meter;
   env.STRIPE_METER_EVENT_NAME ??= double.seed.meterEventName;
   say('Stripe', `local Stripe double on ${double.url} (no STRIPE_SECRET_KEY set): Checkout and portal pages there, signed webhooks to /api/stripe/webhook`);
-  say('', `prices ${env.STRIPE_PRICE_ID} (default), ${env.STRIPE_PRICE_IDS}; meter ${env.STRIPE_METER_ID}`);
+  say('', `default price ${env.STRIPE_PRICE_ID}; meter ${env.STRIPE_METER_ID}`);
 }
 
 let signInLink: string | undefined;

@@ -14,6 +14,8 @@
  * seeds describe, and no limit applies. Validated by hand, not with zod: this runs in every
  * cold start (see config.ts).
  */
+import type { PlanLimit, PlanTrial } from '../client/billing-client.ts';
+
 export type Interval = 'day' | 'week' | 'month' | 'year';
 
 export interface PriceInput {
@@ -28,18 +30,9 @@ export interface PriceInput {
   unitAmount: number;
 }
 
-export interface LimitInput {
-  /** Per billing period (the calendar month for an account without a subscription). */
-  limit: number;
-  /** true: usage past the limit is refused. false: it is recorded and billed as overage through the meter. */
-  hard: boolean;
-}
-
-export interface TrialInput {
-  days: number;
-  /** 'required': Checkout asks for a card. 'if_required': no card; the trial ends in a canceled subscription unless one is added. */
-  card: 'required' | 'if_required';
-}
+/** A limit per billing period, and a trial: as GET plans answers them (client/billing-client.ts). */
+export type LimitInput = PlanLimit;
+export type TrialInput = PlanTrial;
 
 export interface PlanInput {
   /** Stable identifier: [a-z0-9_-], at most 40 characters. */

@@ -55,15 +55,6 @@ const rate: Parse<{ limit: number; window: `${number} ${'s' | 'm' | 'h' | 'd'}` 
   const [count, window] = s.split('/').map((x) => x.trim()) as [string, string];
   return { limit: Number(count), window: window.replace(/([smhd])$/, ' $1') as `${number} ${'s' | 'm' | 'h' | 'd'}` };
 };
-/** "price_a=Basic,price_b=Pro" and the like: a value for each price. */
-const byPrice = <T>(pattern: RegExp, example: string, value: (s: string) => T): Parse<Record<string, T>> => (s) => {
-  check(pattern.test(s), `must look like ${example}`);
-  return Object.fromEntries(s.split(',').map((kv) => {
-    const [price, v] = kv.split('=').map((x) => x.trim()) as [string, string];
-    return [price, value(v)] as const;
-  }));
-};
-
 const settings = {
   NODE_ENV: optional(text),
   CONTEXT: optional(text),
@@ -106,7 +97,6 @@ const settings = {
   STRIPE_SECRET_KEY: optional(matching(/^(sk|rk)_(test|live)_/, 'must start with sk_test_, sk_live_ or rk_')),
   STRIPE_WEBHOOK_SECRET: optional(list),
   STRIPE_PRICE_ID: optional(prefixed('price_', 'must be a Stripe price id')),
-  STRIPE_PRICE_IDS: withDefault(list, []),
   STRIPE_API_BASE: optional(url),
   // Worst case (1 + retries) x timeout stays under Netlify's 10 s synchronous limit.
   STRIPE_TIMEOUT_MS: withDefault(whole(1), 4000),
@@ -122,10 +112,6 @@ const settings = {
   }),
   /** The meter whose event summaries GET usage?source=stripe shows. */
   STRIPE_METER_ID: optional(prefixed('mtr_', 'must be a Stripe meter id (mtr_...)')),
-  /** "price_a=Basic,price_b=Pro": plan names shown for prices. */
-  PLAN_NAMES: withDefault(byPrice(/^\s*price_\w+=[^,=]+(,\s*price_\w+=[^,=]+)*\s*$/, 'price_a=Basic,price_b=Pro', (v) => v), {}),
-  /** "price_a=10000,price_b=100000": usage included in each plan before overage. */
-  USAGE_INCLUDED: withDefault(byPrice(/^\s*price_\w+\s*=\s*\d+(\s*,\s*price_\w+\s*=\s*\d+)*\s*$/, 'price_a=10000,price_b=100000', Number), {}),
 
   BILLING_SERVICE_KEY: optional(secret(24)),
   /** The plan catalogue as JSON, in place of catalogue.ts (tests, or a deploy that keeps it outside the code). */
@@ -158,8 +144,14 @@ export interface Config extends Env {
 
 let cached: Config | undefined;
 
+/** Variables the catalogue replaced: set, they would be silently ignored, so they are refused. */
+const REPLACED = ['PLAN_NAMES', 'USAGE_INCLUDED', 'STRIPE_PRICE_IDS'];
+
 /** Validates `env` (default: process.env). Throws ConfigError naming the first bad variable. */
 export function parseConfig(env: Record<string, string | undefined> = process.env): Config {
+  for (const name of REPLACED) {
+    if (env[name]) throw new ConfigError(name, 'is replaced by catalogue.ts: move it there (README, "Migrating from PLAN_NAMES, USAGE_INCLUDED and STRIPE_PRICE_IDS")');
+  }
   const e: Record<string, unknown> = {};
   for (const [name, setting] of Object.entries(settings)) {
     const value = env[name];

@@ -23,7 +23,10 @@ describe('config', () => {
     fails({ JWT_SECRET: 'short' }, 'JWT_SECRET');
     fails({ SUPABASE_URL: 'https://x.supabase.co' }, 'SUPABASE_SERVICE_ROLE_KEY');
     fails({ UPSTASH_REDIS_REST_URL: 'https://x.upstash.io' }, 'UPSTASH_REDIS_REST_TOKEN');
-    fails({ PLAN_NAMES: 'basic' }, 'PLAN_NAMES');
+    // Replaced by catalogue.ts: refused rather than silently ignored.
+    for (const name of ['PLAN_NAMES', 'USAGE_INCLUDED', 'STRIPE_PRICE_IDS']) {
+      expect(() => parseConfig({ [name]: 'price_a=Basic' }), name).toThrow(`${name} is replaced by catalogue.ts`);
+    }
     fails({ DATABASE_POOL_MAX: 'three' }, 'DATABASE_POOL_MAX');
     fails({ DATABASE_POOL_MAX: '0' }, 'DATABASE_POOL_MAX');
     fails({ STRIPE_MAX_RETRIES: '1.5' }, 'STRIPE_MAX_RETRIES');
@@ -34,12 +37,11 @@ describe('config', () => {
   });
 
   it('reads numbers, booleans and trimmed names; an empty variable counts as unset', () => {
-    const c = parseConfig({ DATABASE_POOL_MAX: ' 5 ', RATE_LIMIT_FAIL_CLOSED: 'yes', STRIPE_METER_EVENT_NAME: ' api_requests ', PAST_DUE_GRACE_DAYS: '', USAGE_INCLUDED: 'price_a=10, price_b = 20' });
+    const c = parseConfig({ DATABASE_POOL_MAX: ' 5 ', RATE_LIMIT_FAIL_CLOSED: 'yes', STRIPE_METER_EVENT_NAME: ' api_requests ', PAST_DUE_GRACE_DAYS: '' });
     expect(c.DATABASE_POOL_MAX).toBe(5);
     expect(c.RATE_LIMIT_FAIL_CLOSED).toBe(true);
     expect(c.STRIPE_METER_EVENT_NAME).toBe('api_requests');
     expect(c.PAST_DUE_GRACE_DAYS).toBe(7);
-    expect(c.USAGE_INCLUDED).toEqual({ price_a: 10, price_b: 20 });
   });
 
   it('in production a missing auth setting is a start-up error; outside it the dev secret is used', () => {

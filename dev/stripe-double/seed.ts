@@ -6,7 +6,7 @@ export const SEED = {
   meter: 'mtr_double_events',
   meterEventName: 'tracked_events',
   prices: { basic: 'price_basic_monthly', pro: 'price_pro_monthly', usage: 'price_usage_metered' },
-  products: { basic: 'prod_double_basic', pro: 'prod_double_pro', usage: 'prod_double_events' },
+  products: { basic: 'basic', pro: 'pro', usage: 'prod_double_events' },
 } as const;
 
 export function seedCatalog(ctx: Ctx): void {

@@ -113,7 +113,6 @@ export async function startServices(): Promise<Services> {
         STRIPE_API_BASE: double.url,
         STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET,
         STRIPE_PRICE_ID: 'price_basic_monthly',
-        STRIPE_PRICE_IDS: 'price_pro_monthly',
         STRIPE_METER_ID: double.seed.meter,
         STRIPE_METER_EVENT_NAME: double.seed.meterEventName,
         BILLING_SERVICE_KEY: SERVICE_KEY,

@@ -29,7 +29,7 @@ let stop: () => Promise<void>;
 let app: Awaited<ReturnType<typeof serve>>;
 
 beforeAll(async () => {
-  ({ stack, s, stop } = await startStripeStack({ PLAN_NAMES: 'price_basic_monthly=Basic,price_pro_monthly=Pro' }));
+  ({ stack, s, stop } = await startStripeStack());
   const routes = { checkout, plans, portal, subscription, usage };
   app = await serve(
     Object.fromEntries(Object.entries(routes).flatMap(([name, h]) => [[`/api/billing/${name}`, h], [`/api/stripe/${name}`, h]])),
@@ -162,10 +162,10 @@ describe("seed 1's SDK example", () => {
       storage.setItem('sb-abcdefghijklmnop-auth-token', JSON.stringify({ access_token: await tokenFor({ sub }), token_type: 'bearer', expires_at: Math.floor(Date.now() / 1000) + 3600, refresh_token: 'r' }));
       vi.stubGlobal('localStorage', storage);
       vi.stubGlobal('location', { href: `${app.url}/dashboard`, origin: app.url, assign() {} });
-      // The seed's price, allowed by the server; Stripe mints price ids, so it goes into the double's catalog directly.
+      // The seed's price, the server's STRIPE_PRICE_ID; Stripe mints price ids, so it goes into the double's catalog directly.
       const pro = s.double.state.prices.get('price_pro_monthly')!;
       (s.double.state.prices as Map<string, Stripe.Price>).set('price_123', buildPrice('price_123', pro.created, { product: pro.product as string, currency: 'usd', unit_amount: 1900, recurring: { interval: 'month', interval_count: 1, usage_type: 'licensed', meter: null } }));
-      stack.setEnv({ STRIPE_PRICE_IDS: 'price_pro_monthly,price_123' });
+      stack.setEnv({ STRIPE_PRICE_ID: 'price_123' });
 
       const { subscription: status, session } = (await import(pathToFileURL(join(dir, 'out.mjs')).href)) as { subscription: { accountId: string; state: string }; session: { url: string } };
       expect(status).toMatchObject({ accountId: `user:${sub}`, state: 'none' });
@@ -173,7 +173,7 @@ describe("seed 1's SDK example", () => {
       expect(created).toMatchObject({ success_url: expect.stringMatching(/\/dashboard\?success=true$/), cancel_url: expect.stringMatching(/\/pricing\?canceled=true$/), metadata: { account_id: `user:${sub}` } });
     } finally {
       vi.unstubAllGlobals();
-      stack.setEnv({ STRIPE_PRICE_IDS: 'price_pro_monthly' });
+      stack.setEnv({ STRIPE_PRICE_ID: 'price_basic_monthly' });
       rmSync(dir, { recursive: true, force: true });
     }
   }, 60_000);

@@ -18,7 +18,7 @@ export interface DevStack {
 const ROOT = join(import.meta.dirname, '../..');
 
 /** Variables that would point the stack at real services or change its defaults. */
-const OUTSIDE = /^(STRIPE_|DATABASE_URL|SUPABASE_|UPSTASH_|JWT_|URL$|PLAN_NAMES|USAGE_INCLUDED|BILLING_SERVICE_KEY|ALLOWED_ORIGINS|RATE_LIMIT_|NODE_ENV|CONTEXT$)/;
+const OUTSIDE = /^(STRIPE_|DATABASE_URL|SUPABASE_|UPSTASH_|JWT_|URL$|BILLING_SERVICE_KEY|ALLOWED_ORIGINS|RATE_LIMIT_|NODE_ENV|CONTEXT$)/;
 
 function groupAlive(pid: number): boolean {
   try {

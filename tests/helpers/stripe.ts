@@ -36,7 +36,6 @@ export async function startStripe(stack: Stack, opts: { deliver?: boolean } = {}
     STRIPE_API_BASE: double.url,
     STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET,
     STRIPE_PRICE_ID: 'price_basic_monthly',
-    STRIPE_PRICE_IDS: 'price_pro_monthly',
     STRIPE_MAX_RETRIES: '0',
   });
   const stripe = new Stripe(STRIPE_KEY, { ...double.clientConfig, maxNetworkRetries: 0 });

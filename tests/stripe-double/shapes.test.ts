@@ -47,7 +47,7 @@ describe('object shapes match Stripe’s published examples', () => {
   });
 
   it('product, price', async () => {
-    expectShape('product', await wire('/v1/products/prod_double_basic'));
+    expectShape('product', await wire('/v1/products/basic'));
     expectShape('price', await wire('/v1/prices/price_basic_monthly'));
     expectShape('price', await wire('/v1/prices/price_usage_metered'));
     const created = await wire<Stripe.Price>('/v1/prices', { method: 'POST', body: 'currency=usd&unit_amount=5&product_data[name]=Shape' });

@@ -22,20 +22,20 @@ export type { StripeSide };
 
 /**
  * A small catalogue for limit tests: a free plan (accounts without a subscription) with hard
- * limits, Basic (the double's prod_double_basic) with a soft `events` limit and a hard
- * `exports` one, Pro (prod_double_pro) with a larger soft `events` limit only.
+ * limits, Basic (the double's product `basic`) with a soft `events` limit and a hard
+ * `exports` one, Pro (`pro`) with a larger soft `events` limit only.
  */
 export const TEST_CATALOGUE = {
   meteredFeature: 'events',
   plans: [
     { key: 'free', name: 'Free', prices: [], features: { api: false }, limits: { events: { limit: 50, hard: true }, exports: { limit: 3, hard: true } } },
     {
-      key: 'basic', name: 'Basic', product: 'prod_double_basic',
+      key: 'basic', name: 'Basic',
       prices: [{ lookupKey: 'basic_monthly', interval: 'month', currency: 'usd', unitAmount: 900 }],
       features: { api: false }, limits: { events: { limit: 100, hard: false }, exports: { limit: 10, hard: true } },
     },
     {
-      key: 'pro', name: 'Pro', product: 'prod_double_pro',
+      key: 'pro', name: 'Pro',
       prices: [{ lookupKey: 'pro_monthly', interval: 'month', currency: 'usd', unitAmount: 2900 }],
       features: { api: true }, limits: { events: { limit: 1000, hard: false } },
     },
@@ -43,7 +43,7 @@ export const TEST_CATALOGUE = {
 };
 
 /** The product of the double's price, as linkedAccount stores it. */
-export const PRODUCT_OF: Record<string, string> = { price_basic_monthly: 'prod_double_basic', price_pro_monthly: 'prod_double_pro' };
+export const PRODUCT_OF: Record<string, string> = { price_basic_monthly: 'basic', price_pro_monthly: 'pro' };
 
 /** Usage set up for tests; no catalogue (`plans: []`, usage as before limits) unless `env` gives BILLING_CATALOGUE. */
 export async function startUsageStack(env: Record<string, string> = {}): Promise<{ stack: Stack; s: StripeSide }> {
