@@ -25,7 +25,7 @@ export default defineEndpoint('usage', {
   }),
   POST: {
     auth: 'service',
-    async handle({ req, cfg }) {
+    async handle({ req, cfg, log, ctx }) {
       // Loaded here: its validation (zod) is not on GET usage's cold start.
       const { MAX_USAGE_BODY, parseUsageBody } = await import('../shared/usage/parse-records.ts');
       const { knownFeatures, recordOptions } = await import('../shared/usage/limits.ts');
@@ -37,6 +37,12 @@ export default defineEndpoint('usage', {
         duplicates: duplicates.map((index) => ({ index, idempotencyKey: records[index]!.key })),
         refused: refused.map(({ index, feature }) => ({ index, idempotencyKey: records[index]!.key, feature, code: 'LIMIT_EXCEEDED' })),
       };
+      // Usage that crossed a threshold wrote an alert: send it once the answer is out, when the
+      // platform allows (the usage-alerts schedule sends it otherwise, and retries failures).
+      if (ctx.waitUntil && accepted > 0 && cfg.catalogue.plans.some((plan) => Object.keys(plan.limits).length > 0)) {
+        const { runUsageAlerts } = await import('../shared/alerts/run.ts');
+        ctx.waitUntil(runUsageAlerts(cfg, log, 5_000));
+      }
       return answer;
     },
   },

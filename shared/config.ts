@@ -114,6 +114,9 @@ const settings = {
   STRIPE_METER_ID: optional(prefixed('mtr_', 'must be a Stripe meter id (mtr_...)')),
 
   BILLING_SERVICE_KEY: optional(secret(24)),
+  /** Where usage alerts (80 % and 100 % of a limit) are POSTed, signed with ALERT_WEBHOOK_SECRET; unset: logged only. */
+  ALERT_WEBHOOK_URL: optional(url),
+  ALERT_WEBHOOK_SECRET: optional(secret(24)),
   /** The plan catalogue as JSON, in place of catalogue.ts (tests, or a deploy that keeps it outside the code). */
   BILLING_CATALOGUE: optional(text),
 
@@ -178,6 +181,9 @@ function checked(e: Env): Config {
   }
   if (e.SUPABASE_URL && !e.SUPABASE_SERVICE_ROLE_KEY) {
     throw new ConfigError('SUPABASE_SERVICE_ROLE_KEY', 'is required when SUPABASE_URL is set');
+  }
+  if (e.ALERT_WEBHOOK_URL && !e.ALERT_WEBHOOK_SECRET) {
+    throw new ConfigError('ALERT_WEBHOOK_SECRET', 'is required when ALERT_WEBHOOK_URL is set (alerts are signed with it)');
   }
   if (e.UPSTASH_REDIS_REST_URL && !e.UPSTASH_REDIS_REST_TOKEN) {
     throw new ConfigError('UPSTASH_REDIS_REST_TOKEN', 'is required when UPSTASH_REDIS_REST_URL is set');

@@ -7,7 +7,7 @@ import type { Rpc } from './rpc.ts';
 import { createSqlRpc } from './rpc-sql.ts';
 import { createSupabaseRpc } from './rpc-supabase.ts';
 import type { AccountView, CustomerLink, EventRecord, SubscriptionSnapshot } from './types.ts';
-import type { UsageBatch, UsageRecordInput, UsageRecordOptions, UsageRecordResult, UsageRelease, UsageOverview, UsageTotals } from './types.ts';
+import type { UsageAlertDue, UsageBatch, UsageRecordInput, UsageRecordOptions, UsageRecordResult, UsageRelease, UsageOverview, UsageTotals } from './types.ts';
 
 export * from './types.ts';
 
@@ -86,6 +86,17 @@ export class Store {
   async releaseUsage(token: string, batches: UsageRelease[]): Promise<number> {
     const r = await this.rpc.call<{ released: number }>('billing_usage_release', { token, batches });
     return r.released;
+  }
+
+  /** Leases due, undelivered usage alerts to the caller (each lease counts as an attempt). */
+  claimUsageAlerts(input: { limit: number; lease_seconds: number }): Promise<UsageAlertDue[]> {
+    return this.rpc.call('billing_usage_alerts_claim', { ...input });
+  }
+
+  /** Ends a leased alert's attempt: delivered, or due again in `retry_seconds`. False when the lease was lost. */
+  async finishUsageAlert(input: { id: number; lease_token: string; delivered: boolean; error?: string; retry_seconds?: number }): Promise<boolean> {
+    const r = await this.rpc.call<{ finished: number }>('billing_usage_alert_finish', { ...input });
+    return r.finished === 1;
   }
 
   /** Puts failed batches back to pending, identifiers unchanged. */

@@ -146,3 +146,11 @@ export interface UsageOverview {
   month: UsageTotals;
   alerts: UsageAlertRow[];
 }
+
+/** A usage alert leased to a sender for delivery (billing_usage_alerts_claim). */
+export interface UsageAlertDue extends UsageAlertRow {
+  id: number;
+  account_id: string;
+  attempts: number;
+  lease_token: string;
+}
