@@ -16,6 +16,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { delimiter, join, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import Stripe from 'stripe';
 import { startStripeDouble } from './stripe-double/index.ts';
 import { loadDotEnv } from './dotenv.ts';
 import { startLocalPostgres } from './postgres.ts';
@@ -25,6 +26,7 @@ import { startUpstashBridge } from './redis/upstash-bridge.ts';
 import { signDevToken } from './token.ts';
 import { buildClient } from '../scripts/build-client.ts';
 import { migrate } from '../scripts/migrate.ts';
+import { syncCatalogue } from '../scripts/plans/sync.ts';
 import { DEV_JWT_SECRET, parseConfig } from '../shared/config.ts';
 
 const started = Date.now();
@@ -167,6 +169,10 @@ if (env.STRIPE_SECRET_KEY) {
   env.STRIPE_METER_EVENT_NAME ??= double.seed.meterEventName;
   say('Stripe', `local Stripe double on ${double.url} (no STRIPE_SECRET_KEY set): Checkout and portal pages there, signed webhooks to /api/stripe/webhook`);
   say('', `default price ${env.STRIPE_PRICE_ID}; meter ${env.STRIPE_METER_ID}`);
+  // The demo sells catalogue.ts: make the double match it, as `npm run plans -- push` does Stripe.
+  const stripe = new Stripe(double.apiKey, { ...double.clientConfig, maxNetworkRetries: 0 });
+  const { changes } = await syncCatalogue(stripe, parseConfig(env).catalogue, true);
+  say('', `catalogue.ts pushed to the double (npm run plans -- push): ${changes.length ? `${changes.length} change(s)` : 'it already matched'}`);
 }
 
 let signInLink: string | undefined;

@@ -22,6 +22,9 @@ export interface FixtureTypes {
   /** A Checkout Session line item (object: 'item'). */
   item: Stripe.LineItem;
   'billing_portal.session': Stripe.BillingPortal.Session;
+  'billing_portal.configuration': Stripe.BillingPortal.Configuration;
+  'entitlements.feature': Stripe.Entitlements.Feature;
+  product_feature: Stripe.ProductFeature;
   'billing.meter': Stripe.Billing.Meter;
   'billing.meter_event': Stripe.Billing.MeterEvent;
   'billing.meter_event_summary': Stripe.Billing.MeterEventSummary;

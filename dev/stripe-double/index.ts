@@ -10,6 +10,8 @@
 import type Stripe from 'stripe';
 import { createActions, type DoubleActions } from './actions.ts';
 import { catalogRoutes } from './api/catalog.ts';
+import { entitlementRoutes } from './api/entitlements.ts';
+import { portalConfigurationRoutes } from './api/portal-configurations.ts';
 import { checkoutRoutes } from './api/checkout.ts';
 import { customerRoutes } from './api/customers.ts';
 import { eventRoutes } from './api/events.ts';
@@ -112,6 +114,8 @@ export async function startStripeDouble(opts: StripeDoubleOptions = {}): Promise
   const router = new Router();
   customerRoutes(router, ctx);
   catalogRoutes(router, ctx);
+  entitlementRoutes(router, ctx);
+  portalConfigurationRoutes(router, ctx);
   checkoutRoutes(router, ctx);
   subscriptionRoutes(router, ctx);
   invoiceRoutes(router, ctx);

@@ -1,4 +1,4 @@
-/** The catalog every double starts with: two monthly plans, a metered price, its meter. */
+/** The catalog every double starts with: two monthly plans (catalogue.ts's basic and pro), a metered price, its meter. */
 import type { Ctx } from './context.ts';
 import { buildMeter, buildPrice, buildProduct } from './objects/catalog.ts';
 
@@ -13,8 +13,8 @@ export function seedCatalog(ctx: Ctx): void {
   const now = ctx.clock.now();
   const { store } = ctx;
   store.meters.set(buildMeter(SEED.meter, now, { display_name: 'Tracked events', event_name: SEED.meterEventName, formula: 'sum' }));
-  store.products.set(buildProduct(SEED.products.basic, now, { name: 'Basic' }));
-  store.products.set(buildProduct(SEED.products.pro, now, { name: 'Pro' }));
+  store.products.set(buildProduct(SEED.products.basic, now, { name: 'Basic', description: 'For a personal site or a side project.' }));
+  store.products.set(buildProduct(SEED.products.pro, now, { name: 'Pro', description: 'For teams and businesses with several sites.' }));
   store.products.set(buildProduct(SEED.products.usage, now, { name: 'Tracked events', unit_label: 'event' }));
   const monthly = (usage_type: 'licensed' | 'metered', meter: string | null) => ({ interval: 'month', interval_count: 1, usage_type, meter }) as const;
   store.prices.set(

@@ -84,6 +84,10 @@ export class Store {
   readonly checkoutSessions = new Collection<Stripe.Checkout.Session>();
   readonly checkoutExtras = new Map<string, CheckoutExtras>();
   readonly portalSessions = new Collection<Stripe.BillingPortal.Session>();
+  readonly portalConfigurations = new Collection<Stripe.BillingPortal.Configuration>();
+  readonly features = new Collection<Stripe.Entitlements.Feature>();
+  /** Product id -> its attached features. */
+  readonly productFeatures = new Map<string, Collection<Stripe.ProductFeature>>();
   readonly meters = new Collection<Stripe.Billing.Meter>();
   readonly meterEvents: StoredMeterEvent[] = [];
   readonly events = new Collection<Stripe.Event>();
@@ -98,6 +102,8 @@ export class Store {
       this.invoices,
       this.checkoutSessions,
       this.portalSessions,
+      this.portalConfigurations,
+      this.features,
       this.meters,
       this.events,
     ] as const;

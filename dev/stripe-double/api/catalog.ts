@@ -115,6 +115,22 @@ export function catalogRoutes(router: Router, ctx: Ctx): void {
     return objectResponse(ctx, product, p.expand);
   });
 
+  router.post('/v1/products/:id', (req) => {
+    const p = parseParams<Partial<ProductParams>>(PRODUCT_FIELDS, req.input);
+    const product = find(store.products, req.params.id ?? '', 'product');
+    const updated = mutate(ctx, req, (em) => {
+      if (p.name !== undefined) product.name = p.name;
+      if (p.description !== undefined) product.description = p.description;
+      if (p.active !== undefined) product.active = p.active;
+      if (p.unit_label !== undefined) product.unit_label = p.unit_label;
+      if (p.metadata !== undefined) product.metadata = mergeMetadata(product.metadata, p.metadata);
+      product.updated = clock.now();
+      bus.emit(em, 'product.updated', product);
+      return product;
+    });
+    return objectResponse(ctx, updated, p.expand);
+  });
+
   router.get('/v1/products/:id', (req) => {
     const p = parseParams<ExpandParam>({}, req.input);
     return objectResponse(ctx, find(store.products, req.params.id ?? '', 'product'), p.expand);
@@ -168,6 +184,27 @@ export function catalogRoutes(router: Router, ctx: Ctx): void {
       return created;
     });
     return objectResponse(ctx, price, p.expand);
+  });
+
+  // Only what Stripe lets change on a price: its amount, currency and interval are immutable.
+  router.post('/v1/prices/:id', (req) => {
+    const p = parseParams<{ active?: boolean; lookup_key?: string; transfer_lookup_key?: boolean; nickname?: string; metadata?: Record<string, string> | null } & ExpandParam>(
+      { active: bool, lookup_key: str, transfer_lookup_key: bool, nickname: str, metadata: map, tax_behavior: any, currency_options: unsupported },
+      req.input,
+    );
+    const price = find(store.prices, req.params.id ?? '', 'price');
+    const owner = p.lookup_key ? store.prices.values().find((x) => x.lookup_key === p.lookup_key && x.id !== price.id) : undefined;
+    if (owner && !p.transfer_lookup_key) throw errors.badRequest(`A price (\`${owner.id}\`) already uses that lookup key.`, 'lookup_key');
+    const updated = mutate(ctx, req, (em) => {
+      if (owner) owner.lookup_key = null;
+      if (p.lookup_key !== undefined) price.lookup_key = p.lookup_key;
+      if (p.active !== undefined) price.active = p.active;
+      if (p.nickname !== undefined) price.nickname = p.nickname;
+      if (p.metadata !== undefined) price.metadata = mergeMetadata(price.metadata, p.metadata);
+      bus.emit(em, 'price.updated', price);
+      return price;
+    });
+    return objectResponse(ctx, updated, p.expand);
   });
 
   router.get('/v1/prices/:id', (req) => {
