@@ -5,7 +5,7 @@
 import { accessFor } from '../shared/access.ts';
 import { requireBillingManager } from '../shared/auth.ts';
 import { readJson } from '../shared/body.ts';
-import { checkoutPrice } from '../shared/checkout-price.ts';
+import { checkoutPrice, type CheckoutPrice } from '../shared/checkout-price.ts';
 import { ensureCustomer } from '../shared/customer.ts';
 import { defineEndpoint } from '../shared/endpoint.ts';
 import { badRequest } from '../shared/errors.ts';
@@ -44,6 +44,15 @@ export default defineEndpoint('checkout', {
       ]);
 
       // Metadata on the session and on the subscription, so every later event maps back.
+      // One trial per account ever: none for an account that had one (shared/trials.ts enforces it).
+      const hadTrial = view.subscriptions.some((s) => s.trial_start !== null);
+      const trialOf = (x: CheckoutPrice): Pick<Stripe.Checkout.SessionCreateParams.SubscriptionData, 'trial_period_days' | 'trial_settings'> => {
+        const days = x.plan ? (x.plan.trial?.days ?? 0) : cfg.STRIPE_TRIAL_DAYS;
+        if (hadTrial || days <= 0) return {};
+        return x.plan?.trial?.card === 'if_required'
+          ? { trial_period_days: days, trial_settings: { end_behavior: { missing_payment_method: 'cancel' } } }
+          : { trial_period_days: days };
+      };
       const metadata = { account_id: p.accountId, user_id: p.userId, ...(p.email ? { email: p.email } : {}) };
       const params: Stripe.Checkout.SessionCreateParams = {
         mode: 'subscription',
@@ -54,10 +63,9 @@ export default defineEndpoint('checkout', {
         success_url: successUrl,
         cancel_url: cancelUrl,
         metadata,
-        subscription_data: {
-          metadata,
-          ...(cfg.STRIPE_TRIAL_DAYS > 0 ? { trial_period_days: cfg.STRIPE_TRIAL_DAYS } : {}),
-        },
+        subscription_data: { metadata, ...trialOf(price) },
+        // A trial without a card: Checkout asks for none, and the trial ends canceled unless one is added.
+        ...(trialOf(price).trial_settings ? { payment_method_collection: 'if_required' as const } : {}),
         ...(cfg.STRIPE_ALLOW_PROMOTION_CODES ? { allow_promotion_codes: true } : {}),
         ...(cfg.STRIPE_AUTOMATIC_TAX ? { automatic_tax: { enabled: true }, customer_update: { address: 'auto' } } : {}),
       };

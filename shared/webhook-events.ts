@@ -17,6 +17,7 @@ import { badRequest } from './errors.ts';
 import type { Logger } from './log.ts';
 import { STRIPE_API_VERSION, stripeClient, type Stripe } from './stripe.ts';
 import { accountOfCustomer, fetchSnapshot, idOf } from './subscription-snapshot.ts';
+import { oneTrialPerAccount } from './trials.ts';
 
 /** A Stripe id of the given prefix, fit for a database key (no control characters or lone surrogates). */
 const stripeId = (v: unknown, prefix: string): string | null =>
@@ -165,7 +166,12 @@ export async function applyStripeEvent(cfg: Config, store: Store, event: Stripe.
   const handled = HANDLED.has(event.type);
   // An id we could not store or ask Stripe about (forged, or not an id) is treated as absent.
   const subscriptionId = handled ? stripeId(subscriptionIdOf(event), 'sub_') : null;
-  const snapshot = subscriptionId ? await fetchSnapshotUnlessGone(cfg, subscriptionId) : null;
+  const fetched = subscriptionId ? await fetchSnapshotUnlessGone(cfg, subscriptionId) : null;
+  const snapshot = fetched && fetched !== GONE ? await oneTrialPerAccount(cfg, store, log, fetched) : fetched;
+  if (event.type === 'customer.subscription.trial_will_end' && snapshot && snapshot !== GONE) {
+    // Stripe sends it three days before a trial ends: the app may remind the customer to add a card.
+    log.info('trial_will_end', { accountId: snapshot.account_id, subscriptionId: snapshot.id, trialEnd: snapshot.trial_end });
+  }
   const object = event.data.object;
   const record: EventRecord = {
     id: event.id,

@@ -88,6 +88,12 @@ export class Store {
     return r.released;
   }
 
+  /** Records the account's one trial if it has none; answers the subscription that holds it. */
+  async claimTrial(input: { account_id: string; subscription_id: string; started_at: string }): Promise<string> {
+    const r = await this.rpc.call<{ subscription_id: string }>('billing_trial_claim', { ...input });
+    return r.subscription_id;
+  }
+
   /** Leases due, undelivered usage alerts to the caller (each lease counts as an attempt). */
   claimUsageAlerts(input: { limit: number; lease_seconds: number }): Promise<UsageAlertDue[]> {
     return this.rpc.call('billing_usage_alerts_claim', { ...input });

@@ -74,7 +74,7 @@ const CREATE_FIELDS: Fields = {
   custom_text: any,
   tax_id_collection: any,
   phone_number_collection: any,
-  payment_method_collection: any,
+  payment_method_collection: { t: 'string', enum: ['always', 'if_required'] },
   payment_method_configuration: any,
   payment_method_options: any,
   saved_payment_method_options: any,
@@ -104,6 +104,7 @@ const CREATE_FIELDS: Fields = {
 };
 
 interface CreateParams extends ExpandParam {
+  payment_method_collection?: 'always' | 'if_required';
   mode?: string;
   line_items?: Array<{ price?: string; quantity?: number; metadata?: Record<string, string> | null }>;
   customer?: string;
@@ -206,6 +207,8 @@ export function checkoutRoutes(router: Router, ctx: Ctx): void {
       locale: p.locale ?? null,
       trial: trialDays !== null,
     });
+    // 'if_required': Checkout asks for no card when nothing is due now (a trial).
+    if (p.payment_method_collection) session.payment_method_collection = p.payment_method_collection;
     store.checkoutSessions.set(session);
     store.checkoutExtras.set(session.id, {
       lineItems,

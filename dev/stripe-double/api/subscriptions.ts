@@ -1,6 +1,6 @@
 /** /v1/subscriptions: create, retrieve, list, update, cancel (DELETE), resume. */
 import type Stripe from 'stripe';
-import { applyCancelAt, applyScheduleCancel, cancelNow, createSubscription, requireLive, resume, type FirstPayment, type NewItem } from '../billing/subscriptions.ts';
+import { applyCancelAt, applyScheduleCancel, cancelNow, createSubscription, renewPeriod, requireLive, resume, type FirstPayment, type NewItem } from '../billing/subscriptions.ts';
 import type { Ctx } from '../context.ts';
 import { errors } from '../errors.ts';
 import { snapshot } from '../fixtures.ts';
@@ -105,6 +105,8 @@ interface UpdateParams extends SharedParams {
   cancel_at?: number | null;
   cancellation_details?: { comment?: string | null; feedback?: Stripe.Subscription.CancellationDetails.Feedback | null } | null;
   pause_collection?: { behavior: Stripe.Subscription.PauseCollection.Behavior; resumes_at?: number } | null;
+  /** 'now' ends a trial at once: the first paid period starts, invoiced (failing with no payment method). */
+  trial_end?: 'now';
 }
 
 interface SubscriptionListParams extends ListParams {
@@ -228,7 +230,7 @@ export function subscriptionRoutes(router: Router, ctx: Ctx): void {
           required: ['behavior'],
           fields: { behavior: { t: 'string', enum: ['keep_as_draft', 'mark_uncollectible', 'void'] }, resumes_at: { t: 'integer' } },
         },
-        trial_end: unsupported,
+        trial_end: { t: 'string', enum: ['now'] },
         proration_date: any,
       },
       req.input,
@@ -253,6 +255,7 @@ export function subscriptionRoutes(router: Router, ctx: Ctx): void {
       const price = item.price === undefined ? undefined : priceFor(item.price, `items[${i}][price]`);
       return { item, existing, price };
     });
+    if (p.trial_end === 'now' && sub.status !== 'trialing') throw errors.invalidParam('trial_end', 'trial_end can only be changed on a trialing subscription.');
     const removed = newItems.filter((n) => n.existing && n.item.deleted).length;
     const added = newItems.filter((n) => !n.existing).length;
     if (newItems.length > 0 && sub.items.data.length - removed + added === 0) {
@@ -315,6 +318,12 @@ export function subscriptionRoutes(router: Router, ctx: Ctx): void {
         }
       }
       bus.emitUpdated(em, 'customer.subscription.updated', before, sub);
+      if (p.trial_end === 'now') {
+        for (const item of sub.items.data) item.current_period_end = now;
+        sub.trial_end = now;
+        sub.billing_cycle_anchor = now;
+        renewPeriod(ctx, em, sub, sub.default_payment_method === null);
+      }
     });
     return objectResponse(ctx, sub, p.expand);
   });

@@ -64,7 +64,8 @@ export function completeCheckout(ctx: Ctx, em: Emission, session: Stripe.Checkou
     trialEnd: trialDays > 0 ? now + trialDays * 86_400 : null,
     automaticTax: session.automatic_tax.enabled,
     firstPayment: opts.paymentFails ? 'fails' : 'succeeds',
-    defaultPaymentMethod: `pm_${randomAlnum(24)}`,
+    // No card was asked for: a trial checked out with payment_method_collection if_required.
+    defaultPaymentMethod: session.payment_method_collection === 'if_required' && trialDays > 0 ? null : `pm_${randomAlnum(24)}`,
   });
 
   session.status = 'complete';
