@@ -147,6 +147,8 @@ export interface Usage {
   /** Recorded but not yet accepted by Stripe. */
   pending: number;
   failed: number;
+  /** The feature `recorded`, `included` and `overage` count (the one billed through Stripe's meter). */
+  meteredFeature: string;
   /** Units of the metered feature the plan includes before overage (its limit). */
   included: number;
   overage: number;

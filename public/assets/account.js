@@ -1,6 +1,7 @@
 /** The account page: sign in, access state and period, the billing portal, this period's usage. */
 import { billing, claims, day, getToken, header, setToken, showError, signOut, takeTokenFromFragment } from './session.js';
 import { sameOriginPath } from './next-path.js';
+import { unitOf } from './plan-words.js';
 import { site } from './site-config.js';
 
 header('account');
@@ -112,7 +113,7 @@ async function openPortal(e) {
 }
 
 function renderUsage(u) {
-  const unit = site.usageUnit;
+  const unit = unitOf(u.meteredFeature);
   const range = `${day(u.period.start)} to ${day(u.period.end)}`;
   $('#usage-summary').textContent = u.included > 0
     ? `${number.format(u.recorded)} of ${number.format(u.included)} ${unit} included (${range}).`
@@ -122,10 +123,33 @@ function renderUsage(u) {
     $('.meter').hidden = false;
     $('.meter-fill').style.width = `${Math.min(100, (u.recorded / u.included) * 100)}%`;
   }
+  // Every other limit of the plan, as "used of limit", with a bar.
+  const list = $('#limits');
+  list.replaceChildren();
+  for (const [feature, l] of Object.entries(u.limits)) {
+    if (feature === u.meteredFeature) continue; // shown above
+    const item = document.createElement('li');
+    item.dataset.feature = feature;
+    item.innerHTML = '<span></span><div class="meter"><div class="meter-fill"></div></div>';
+    item.querySelector('span').textContent = `${number.format(l.used)} of ${number.format(l.limit)} ${unitOf(feature)}${l.hard ? '' : ' included'}`;
+    item.querySelector('.meter-fill').style.width = `${l.limit > 0 ? Math.min(100, (l.used / l.limit) * 100) : 100}%`;
+    list.append(item);
+  }
+  list.hidden = list.children.length === 0;
+  // Near or over a limit, in plain words (the ledger's reporting to Stripe is ours to worry about).
+  const warnings = Object.entries(u.limits).map(([feature, l]) => limitWarning(feature, l)).filter(Boolean);
+  const box = $('#limit-warning');
+  box.textContent = warnings.join(' ');
+  box.hidden = warnings.length === 0;
   const parts = [];
-  if (u.overage > 0) parts.push(`${number.format(u.overage)} ${unit} over the plan.`);
-  if (u.pending > 0) parts.push(`${number.format(u.pending)} not yet reported to Stripe.`);
-  else if (u.recorded > 0) parts.push('All reported to Stripe.');
   if (u.period.source === 'calendar_month') parts.push('No current billing period: showing this calendar month.');
   $('#usage-detail').textContent = parts.join(' ');
+}
+
+function limitWarning(feature, l) {
+  const what = unitOf(feature);
+  if (l.hard && l.used >= l.limit) return `You have used all ${number.format(l.limit)} ${what} of your plan: more will be refused until ${day(l.resetsAt)}. Upgrade for more.`;
+  if (!l.hard && l.used > l.limit) return `You are ${number.format(l.used - l.limit)} ${what} over your plan's ${number.format(l.limit)}: they will be billed with your next invoice.`;
+  if (l.limit > 0 && l.used >= 0.8 * l.limit) return `You have used ${Math.floor((l.used / l.limit) * 100)}% of your ${number.format(l.limit)} ${what} this period, which ends ${day(l.resetsAt)}.`;
+  return null;
 }

@@ -1,4 +1,5 @@
-/** The pricing page: one card per configured plan; Subscribe goes to Stripe Checkout. */
+/** The pricing page: one card per plan of the catalogue (GET plans); Subscribe goes to Stripe Checkout. */
+import { featureText, limitText, priceText, trialText } from './plan-words.js';
 import { billing, claims, getToken, header, offerSignIn, sessionEnded, showError, signOut } from './session.js';
 import { site } from './site-config.js';
 
@@ -15,20 +16,38 @@ if (new URLSearchParams(location.search).get('canceled') === 'true') {
   notice.hidden = false;
 }
 
-for (const plan of site.plans) {
-  const card = document.createElement('section');
-  card.className = `plan${plan.featured ? ' featured' : ''}`;
-  card.dataset.price = plan.priceId;
-  card.innerHTML = `<h2></h2><p class="price"><strong></strong> / <span></span></p><ul></ul><button class="primary" type="button">Subscribe</button>`;
-  card.querySelector('h2').textContent = plan.name;
-  card.querySelector('.price strong').textContent = plan.price;
-  card.querySelector('.price span').textContent = plan.per;
-  for (const f of plan.features) card.querySelector('ul').append(Object.assign(document.createElement('li'), { textContent: f }));
-  card.querySelector('button').addEventListener('click', (e) => subscribe(plan, e.currentTarget));
-  plansBox.append(card);
+// The plans are the catalogue's (GET plans): nothing here repeats a price.
+const catalogue = billing.getPlans().then(
+  ({ plans }) => {
+    for (const plan of plans.filter((p) => p.prices.length > 0)) plansBox.append(card(plan));
+  },
+  (err) => showError(errorBox, err),
+);
+
+function card(plan) {
+  const price = plan.prices[0];
+  const { amount, per } = priceText(price);
+  const el = document.createElement('section');
+  el.className = `plan${plan.key === site.featured ? ' featured' : ''}`;
+  el.dataset.plan = plan.key;
+  el.innerHTML = `<h2></h2><p class="muted small description"></p><p class="price"><strong></strong> / <span></span></p><p class="trial small"></p><ul></ul><button class="primary" type="button">Subscribe</button>`;
+  el.querySelector('h2').textContent = plan.name;
+  el.querySelector('.description').textContent = plan.description;
+  el.querySelector('.price strong').textContent = amount;
+  el.querySelector('.price span').textContent = per;
+  const trial = trialText(plan.trial);
+  if (trial) el.querySelector('.trial').textContent = trial;
+  else el.querySelector('.trial').remove();
+  const lines = [
+    ...Object.entries(plan.limits).map(([feature, l]) => limitText(feature, l, price.interval)),
+    ...Object.entries(plan.features).filter(([, on]) => on).map(([key]) => featureText(key)),
+  ];
+  for (const line of lines) el.querySelector('ul').append(Object.assign(document.createElement('li'), { textContent: line }));
+  el.querySelector('button').addEventListener('click', (e) => subscribe(price, e.currentTarget));
+  return el;
 }
 
-async function subscribe(plan, button) {
+async function subscribe(price, button) {
   errorBox.hidden = true;
   if (!getToken()) {
     location.assign(`/account.html?next=${encodeURIComponent('/pricing.html')}`);
@@ -38,7 +57,7 @@ async function subscribe(plan, button) {
   button.textContent = 'Opening checkout...';
   try {
     await billing.redirectToCheckout({
-      priceId: plan.priceId,
+      priceId: price.id,
       successUrl: '/account.html?success=true',
       cancelUrl: '/pricing.html?canceled=true',
     });
@@ -59,10 +78,10 @@ if (token) {
   const who = document.querySelector('#who');
   who.textContent = `Signed in as ${claims(token)?.sub ?? 'unknown'}.`;
   who.hidden = false;
-  billing.getSubscription().then((s) => {
+  Promise.all([billing.getSubscription(), catalogue]).then(([s]) => {
     if (!s.hasAccess || !s.subscription) return;
     who.textContent += ` Your plan: ${s.subscription.plan} (${s.state}).`;
-    const card = plansBox.querySelector(`[data-price="${CSS.escape(s.subscription.priceId ?? '')}"]`);
+    const card = s.plan && plansBox.querySelector(`[data-plan="${CSS.escape(s.plan.key)}"]`);
     if (card) {
       card.classList.add('current');
       const button = card.querySelector('button');

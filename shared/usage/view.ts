@@ -56,6 +56,7 @@ export async function usageView(cfg: Config, log: Logger, overview: UsageOvervie
     reported: totals.reported,
     pending: totals.recorded - totals.reported,
     failed: totals.failed,
+    meteredFeature: catalogue.meteredFeature,
     included,
     overage: Math.max(0, totals.recorded - included),
     features: plan?.features ?? {},

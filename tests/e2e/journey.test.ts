@@ -67,10 +67,15 @@ describe('the billing loop in a browser', () => {
     await page.click('a[href="/pricing.html"]');
     const plans = page.locator('.plan');
     await expect.poll(() => plans.count()).toBe(2);
-    const basic = page.locator('.plan[data-price="price_basic_monthly"]');
-    const pro = page.locator('.plan[data-price="price_pro_monthly"]');
+    const basic = page.locator('.plan[data-plan="basic"]');
+    const pro = page.locator('.plan[data-plan="pro"]');
     await expect(basic.innerText()).resolves.toMatch(/Basic[\s\S]*\$9 \/ month/);
     await expect(pro.innerText()).resolves.toMatch(/Pro[\s\S]*\$29 \/ month/);
+    // What the cards say comes from the catalogue (GET plans), not from the page.
+    const { plans: catalogue } = (await (await fetch(`${site}/api/stripe/plans`)).json()) as { plans: Array<{ key: string; limits: Record<string, { limit: number }> }> };
+    expect(catalogue.find((p) => p.key === 'basic')!.limits.exports!.limit).toBe(10);
+    await expect(basic.innerText()).resolves.toMatch(/10,000 events a month included, then billed per use[\s\S]*Up to 10 CSV exports a month/);
+    await expect(pro.innerText()).resolves.toContain('Up to 500 CSV exports a month');
     await shot('03-pricing');
 
     // Subscribe to Pro: the double's Checkout page.
@@ -107,6 +112,7 @@ describe('the billing loop in a browser', () => {
       body: JSON.stringify({ records: [
         { accountId: `user:${sub}`, quantity: 1200, idempotencyKey: `${sub}-1` },
         { accountId: `user:${sub}`, quantity: 34, idempotencyKey: `${sub}-2` },
+        { accountId: `user:${sub}`, quantity: 450, idempotencyKey: `${sub}-3`, feature: 'exports' },
       ] }),
     });
     expect(recorded.status).toBe(200);
@@ -136,7 +142,10 @@ describe('the billing loop in a browser', () => {
     await expect(page.locator('#until').innerText()).resolves.toBe(periodEnd);
     await expect(page.locator('#period').innerText()).resolves.toBe(periodText);
     await expect.poll(() => page.locator('#usage-summary').innerText()).toBe(`1,234 of 100,000 events included (${periodText}).`);
-    await expect(page.locator('#usage-detail').innerText()).resolves.toContain('1,234 not yet reported to Stripe.');
+    // The plan's other limit, and a warning near it in a customer's words (nothing about Stripe).
+    await expect(page.locator('#limits li[data-feature="exports"]').innerText()).resolves.toBe('450 of 500 CSV exports');
+    await expect(page.locator('#limit-warning').innerText()).resolves.toBe(`You have used 90% of your 500 CSV exports this period, which ends ${periodEnd}.`);
+    await expect(page.locator('#usage').innerText()).resolves.not.toMatch(/Stripe|reported/);
     await shot('08-account-canceling');
 
     expect(pageErrors).toEqual([]);
@@ -154,7 +163,7 @@ describe('the billing loop in a browser', () => {
 
     // Checkout's back link returns to the pricing page, which says nothing was charged.
     await tab.click('#choose');
-    const basic = tab.locator('.plan[data-price="price_basic_monthly"] button');
+    const basic = tab.locator('.plan[data-plan="basic"] button');
     await basic.click();
     await tab.waitForSelector('#page:not([hidden])');
     await expect(tab.locator('#pay').innerText()).resolves.toBe('Pay $9.00');

@@ -52,6 +52,7 @@ describe('GET usage', () => {
       reported: 0,
       pending: 11,
       failed: 0,
+      meteredFeature: 'events',
       included: 50,
       overage: 0,
       features: { api: false },
