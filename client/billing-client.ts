@@ -70,6 +70,8 @@ export interface Subscription {
   cancelAtPeriodEnd: boolean;
   cancelAt: string | null;
   trialEnd: string | null;
+  /** Trialing, and the trial ends within three days (when Stripe sends trial_will_end): ask for a card. */
+  trialEndsSoon: boolean;
   pastDueSince: string | null;
   createdAt: string | null;
 }

@@ -10,6 +10,9 @@ import { planOfAccount, planOfProduct } from '../shared/catalogue.ts';
 import { defineEndpoint } from '../shared/endpoint.ts';
 import { readAccount, userRoute } from '../shared/user-route.ts';
 
+/** Three days, when Stripe sends customer.subscription.trial_will_end. */
+const TRIAL_ENDS_SOON_MS = 3 * 86_400_000;
+
 const iso = (t: string | null) => (t === null ? null : new Date(t).toISOString());
 
 export default defineEndpoint('subscription', {
@@ -36,6 +39,8 @@ export default defineEndpoint('subscription', {
           cancelAtPeriodEnd: s.cancel_at_period_end,
           cancelAt: iso(s.cancel_at),
           trialEnd: iso(s.trial_end),
+          // Stripe's customer.subscription.trial_will_end moment: time to ask for a card.
+          trialEndsSoon: s.status === 'trialing' && s.trial_end !== null && Date.parse(s.trial_end) - Date.now() <= TRIAL_ENDS_SOON_MS,
           pastDueSince: iso(s.past_due_since),
           createdAt: iso(s.stripe_created),
         },

@@ -57,6 +57,19 @@ describe('trials', () => {
     expect(await stateOf(token)).toMatchObject({ state: 'trialing', hasAccess: true, subscription: { status: 'trialing' }, plan: { key: 'basic' } });
   });
 
+  it('trial_will_end: GET subscription says the trial ends soon (three days before, as Stripe sends it), and the event is applied', async () => {
+    const token = await tokenFor({ sub: uid('u') });
+    const done = await s.double.actions.completeCheckout(await checkoutOf(token, 'basic_monthly'), { deliver: false });
+    await deliver(done.events);
+    expect((await stateOf(token)).subscription.trialEndsSoon).toBe(false);
+    const warned = await s.double.actions.trialWillEnd(done.subscription.id, { deliver: false });
+    await deliver(warned.events);
+    expect((await stateOf(token)).state).toBe('trialing');
+    // Three days before its end (our clock is the machine's): the trial ends soon.
+    await stack.sql`update billing_subscriptions set trial_end = now() + interval '2 days' where id = ${done.subscription.id}`;
+    expect((await stateOf(token)).subscription.trialEndsSoon).toBe(true);
+  });
+
   it('a trial with card: required asks for a card (payment_method_collection stays always)', async () => {
     const sessionId = await checkoutOf(await tokenFor({ sub: uid('u') }), 'pro_monthly');
     expect((await s.stripe.checkout.sessions.retrieve(sessionId)).payment_method_collection).toBe('always');
