@@ -22,7 +22,7 @@ let s: StripeSide;
 let app: Server;
 let appUrl: string;
 /** What the app answers next: a status, or 'hang' (no answer), or 'reset'. */
-let answer: number | 'reset' = 200;
+let answer: number | 'reset' | 'hang' = 200;
 const received: Array<{ body: string; signature: string | null }> = [];
 
 beforeAll(async () => {
@@ -32,6 +32,7 @@ beforeAll(async () => {
     req.on('data', (c: Buffer) => (body += c));
     req.on('end', () => {
       if (answer === 'reset') return void req.socket.destroy();
+      if (answer === 'hang') return; // never answers: the sender's timeout ends the attempt
       received.push({ body, signature: req.headers['billing-signature'] as string | null });
       res.writeHead(answer as number).end();
     });
@@ -48,7 +49,7 @@ afterAll(async () => {
 });
 
 const log = createLogger({ function: 'test' });
-const deliver = () => deliverUsageAlerts(config(), log, { timeBudgetMs: 10_000, timeoutMs: 2_000 });
+const deliver = (timeoutMs = 2_000) => deliverUsageAlerts(config(), log, { timeBudgetMs: 10_000, timeoutMs });
 const eventsFor = (accountId: string) => received.map((r) => JSON.parse(r.body) as UsageAlertEvent).filter((e) => e.data.accountId === accountId);
 /** An account on Basic (exports: hard 10) that reached 80 % and 100 % of it. */
 async function crossed(): Promise<string> {
@@ -84,7 +85,7 @@ describe('usage alert delivery', () => {
     expect(rows.every((r) => r.delivered_at !== null && r.attempts === 1)).toBe(true);
   });
 
-  it('the app failing (500, reset, unreachable) then recovering: delivered once after recovery, attempts counted, nothing lost', async () => {
+  it('the app failing (500, reset, no answer, unreachable) then recovering: delivered once after recovery, attempts counted, nothing lost', async () => {
     const account = await crossed();
     const sent = () => received.filter((r) => r.body.includes(account)).length;
     answer = 500;
@@ -94,10 +95,15 @@ describe('usage alert delivery', () => {
     answer = 'reset';
     expect((await deliver()).failed).toBe(2);
     await dueNow();
+    answer = 'hang';
+    expect((await deliver(200)).failed).toBe(2);
+    const timedOut = await stack.sql`select last_error from billing_usage_alerts where account_id = ${account}`;
+    expect(timedOut.map((r) => r.last_error)).toEqual(['TimeoutError', 'TimeoutError']);
+    await dueNow();
     stack.setEnv({ ALERT_WEBHOOK_URL: `http://127.0.0.1:${await closedPort()}/hooks/billing` });
     expect((await deliver()).failed).toBe(2);
     const failing = await stack.sql`select attempts, last_error, delivered_at, next_attempt_at > now() as later from billing_usage_alerts where account_id = ${account}`;
-    expect(failing.map((r) => [r.attempts, r.delivered_at, r.later, r.last_error])).toEqual([[3, null, true, 'ECONNREFUSED'], [3, null, true, 'ECONNREFUSED']]);
+    expect(failing.map((r) => [r.attempts, r.delivered_at, r.later, r.last_error])).toEqual([[4, null, true, 'ECONNREFUSED'], [4, null, true, 'ECONNREFUSED']]);
 
     stack.setEnv({ ALERT_WEBHOOK_URL: appUrl });
     answer = 200;
@@ -111,7 +117,7 @@ describe('usage alert delivery', () => {
     const accepted = received.filter((r) => r.body.includes(account)).slice(2).map((r) => (JSON.parse(r.body) as UsageAlertEvent).data.threshold);
     expect(accepted.sort()).toEqual([100, 80]);
     const rows = await stack.sql`select attempts, delivered_at from billing_usage_alerts where account_id = ${account}`;
-    expect(rows.every((r) => r.delivered_at !== null && r.attempts === 4)).toBe(true);
+    expect(rows.every((r) => r.delivered_at !== null && r.attempts === 5)).toBe(true);
   });
 
   it('backs off: 30 s, 1 min, 2 min... up to an hour', () => {
