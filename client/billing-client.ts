@@ -37,6 +37,12 @@ export interface PlanPrice {
   unitAmount: number;
 }
 
+/** A plan sold per seat: the subscription's quantity is its number of seats. */
+export interface PlanSeats {
+  min: number;
+  max: number;
+}
+
 export interface PublicPlan {
   key: string;
   name: string;
@@ -46,6 +52,8 @@ export interface PublicPlan {
   features: Record<string, boolean>;
   limits: Record<string, PlanLimit>;
   trial: PlanTrial | null;
+  /** Per-seat plans: the seats one subscription may have (null: one subscription, quantity 1). */
+  seats: PlanSeats | null;
 }
 
 export interface PlansResponse {
@@ -67,6 +75,10 @@ export interface Subscription {
   plan: string | null;
   currentPeriodStart: string | null;
   currentPeriodEnd: string | null;
+  /** Seats, for a per-seat plan (else 1). */
+  quantity: number;
+  /** A change that takes effect later (a downgrade at the period's end); null when none is waiting. */
+  pendingChange: PendingChange | null;
   cancelAtPeriodEnd: boolean;
   cancelAt: string | null;
   trialEnd: string | null;
@@ -74,6 +86,14 @@ export interface Subscription {
   trialEndsSoon: boolean;
   pastDueSince: string | null;
   createdAt: string | null;
+}
+
+export interface PendingChange {
+  /** The catalogue plan's name, else the price id. */
+  plan: string | null;
+  priceId: string | null;
+  quantity: number;
+  effectiveAt: string;
 }
 
 export interface SubscriptionStatus {
@@ -192,6 +212,59 @@ export function checkUsage(usage: Pick<Usage, 'limits' | 'features'>, feature: s
   return { allowed: usage.features[feature] ?? true, remaining: null, limit: null, hard: false };
 }
 
+/** POST subscription: change the plan, the price or the number of seats (README, "POST subscription"). */
+export interface PlanChangeParams {
+  /** The new price: a catalogue price id (GET plans) or a plan key; default the current price (a change of seats). */
+  priceId?: string;
+  /** Seats, for a per-seat plan; default the current number (at least the plan's minimum). */
+  quantity?: number;
+  /** true: answer what the change would do and charge, and change nothing. */
+  preview?: boolean;
+  /** A preview's `prorationDate`: the change is prorated as of that moment, so the invoice equals the preview. */
+  prorationDate?: number;
+}
+
+/** A plan, price and number of seats, before or after a change. */
+export interface PlanChoice {
+  plan: { key: string; name: string } | null;
+  /** The catalogue price id (lookup key), or Stripe's price id for a price outside the catalogue. */
+  priceId: string;
+  quantity: number;
+}
+
+/** A line of the invoice a change creates now (a proration: credit for unused time, charge for the rest of the period). */
+export interface PlanChangeLine {
+  description: string;
+  /** Smallest currency unit; negative for a credit. */
+  amount: number;
+  proration: boolean;
+  periodStart: string;
+  periodEnd: string;
+}
+
+export interface PlanChange {
+  /**
+   * preview: nothing changed yet. applied: in force now (an upgrade, paid). scheduled: takes
+   * effect at `effectiveAt` (a downgrade at the period's end). pending_canceled: back to the
+   * current plan, the scheduled change is dropped. unchanged: nothing to do.
+   */
+  status: 'preview' | 'applied' | 'scheduled' | 'pending_canceled' | 'unchanged';
+  /** By the catalogue's policy (README): upgrades apply now, downgrades at the period's end. */
+  kind: 'upgrade' | 'downgrade' | 'none';
+  from: PlanChoice;
+  to: PlanChoice;
+  effectiveAt: string;
+  currency: string;
+  /** What is charged now (Stripe's invoice for the change); 0 for a change at the period's end. */
+  amountDueNow: number;
+  /** The lines of that invoice. */
+  lines: PlanChangeLine[];
+  /** The next regular invoice after the change. */
+  nextInvoice: { amount: number; date: string } | null;
+  /** Unix seconds: pass it back with the confirmation so the charge equals this preview. */
+  prorationDate: number;
+}
+
 export interface CheckoutParams {
   /** A catalogue price's id (GET plans: its lookup key), a plan key, or STRIPE_PRICE_ID; default STRIPE_PRICE_ID. */
   priceId?: string;
@@ -218,9 +291,13 @@ export interface PortalSession {
 export type BillingErrorCode =
   | 'BAD_REQUEST'
   | 'UNAUTHORIZED'
+  | 'PAYMENT_FAILED'
   | 'FORBIDDEN'
   | 'NOT_FOUND'
   | 'METHOD_NOT_ALLOWED'
+  | 'ALREADY_SUBSCRIBED'
+  | 'NO_SUBSCRIPTION'
+  | 'CONFLICT'
   | 'PAYLOAD_TOO_LARGE'
   | 'RATE_LIMITED'
   | 'INTERNAL_ERROR'

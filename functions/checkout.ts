@@ -8,8 +8,10 @@ import { readJson } from '../shared/body.ts';
 import { checkoutPrice, type CheckoutPrice } from '../shared/checkout-price.ts';
 import { ensureCustomer } from '../shared/customer.ts';
 import { defineEndpoint } from '../shared/endpoint.ts';
-import { badRequest } from '../shared/errors.ts';
+import { ApiError } from '../shared/errors.ts';
+import { seatsFor } from '../shared/plan-change/target.ts';
 import { safeRedirect } from '../shared/redirects.ts';
+import { apiPath } from '../shared/responses.ts';
 import { getStore } from '../shared/store/index.ts';
 import { idempotencyKey, stripeClient, type Stripe } from '../shared/stripe.ts';
 import { readAccount, userRoute } from '../shared/user-route.ts';
@@ -17,6 +19,8 @@ import * as z from '../shared/zod.ts';
 
 const Body = z.strictObject({
   priceId: z.optional(z.string().check(z.maxLength(255))),
+  /** Seats, for a per-seat plan (default its minimum). */
+  quantity: z.optional(z.number().check(z.int('must be a whole number'), z.minimum(1), z.maximum(100_000))),
   successUrl: z.optional(z.string().check(z.maxLength(2048))),
   cancelUrl: z.optional(z.string().check(z.maxLength(2048))),
 });
@@ -27,7 +31,7 @@ export const DOUBLE_CLICK_WINDOW_MS = 30_000;
 export default defineEndpoint('checkout', {
   POST: userRoute({
     read: readAccount,
-    async handle({ req, cfg, principal: p }, view) {
+    async handle({ req, cfg, principal: p, dialect }, view) {
       requireBillingManager(p, cfg);
       const body = await readJson(req, Body);
       const resolvePrice = checkoutPrice(cfg, body.priceId);
@@ -35,7 +39,11 @@ export default defineEndpoint('checkout', {
       const successUrl = safeRedirect(body.successUrl, cfg.URL, cfg.CHECKOUT_SUCCESS_PATH ?? `${cfg.DASHBOARD_PATH}?success=true`, 'successUrl');
       const cancelUrl = safeRedirect(body.cancelUrl, cfg.URL, cfg.CHECKOUT_CANCEL_PATH ?? `${cfg.DASHBOARD_PATH}?canceled=true`, 'cancelUrl');
 
-      if (accessFor(view.subscriptions, cfg.PAST_DUE_GRACE_DAYS).hasAccess) throw badRequest('Already subscribed');
+      if (accessFor(view.subscriptions, cfg.PAST_DUE_GRACE_DAYS).hasAccess) {
+        // Not a dead end: a subscriber changes plan or seats with POST subscription.
+        const change = apiPath(dialect, 'subscription');
+        throw new ApiError('ALREADY_SUBSCRIBED', `Already subscribed: change the plan or seats with POST ${change}`, { details: { change } });
+      }
       const stripe = stripeClient(cfg);
       // Both may call Stripe on a cold instance: at once, so they cost one round trip.
       const [price, customer] = await Promise.all([
@@ -58,7 +66,7 @@ export default defineEndpoint('checkout', {
         mode: 'subscription',
         customer,
         client_reference_id: p.accountId,
-        line_items: [{ price: price.id, quantity: 1 }],
+        line_items: [{ price: price.id, quantity: price.plan ? seatsFor(price.plan, body.quantity ?? null, { productId: null, quantity: 1 }) : 1 }],
         allowed_payment_method_types: ['card'],
         success_url: successUrl,
         cancel_url: cancelUrl,

@@ -1,14 +1,31 @@
 /**
- * GET /api/stripe/subscription (alias /api/billing/subscription): the caller's access
- * state, and the plan it gives (features and limits, from the catalogue), from our database
- * only (no Stripe call on this path). 200 for every authenticated caller; an account with no
- * subscription has state `none` (and the catalogue's plan without prices, if it has one).
+ * /api/stripe/subscription (alias /api/billing/subscription):
+ * - GET: the caller's access state, and the plan it gives (features and limits, from the
+ *   catalogue), with any pending change, from our database only (no Stripe call on this
+ *   path). 200 for every authenticated caller; an account with no subscription has state
+ *   `none` (and the catalogue's plan without prices, if it has one).
+ * - POST: changes the plan, price or seats, or previews the change (shared/plan-change/).
  */
-import type { SubscriptionStatus } from '../client/billing-client.ts';
+import type { PlanChange, SubscriptionStatus } from '../client/billing-client.ts';
 import { accessFor } from '../shared/access.ts';
+import { requireBillingManager } from '../shared/auth.ts';
+import { readJson } from '../shared/body.ts';
 import { planOfAccount, planOfProduct } from '../shared/catalogue.ts';
 import { defineEndpoint } from '../shared/endpoint.ts';
+import { changePlan } from '../shared/plan-change/change.ts';
+import { withChangeLock } from '../shared/plan-change/lock.ts';
+import { changeTarget } from '../shared/plan-change/target.ts';
+import { apiPath } from '../shared/responses.ts';
+import { getStore } from '../shared/store/index.ts';
 import { readAccount, userRoute } from '../shared/user-route.ts';
+import * as z from '../shared/zod.ts';
+
+const ChangeBody = z.strictObject({
+  priceId: z.optional(z.string().check(z.maxLength(255))),
+  quantity: z.optional(z.number().check(z.int('must be a whole number'), z.minimum(1), z.maximum(100_000))),
+  preview: z.optional(z.boolean()),
+  prorationDate: z.optional(z.number().check(z.int('must be whole unix seconds'), z.positive())),
+});
 
 /** Three days, when Stripe sends customer.subscription.trial_will_end. */
 const TRIAL_ENDS_SOON_MS = 3 * 86_400_000;
@@ -36,6 +53,14 @@ export default defineEndpoint('subscription', {
           plan: planOfProduct(cfg.catalogue, s.product_id)?.name ?? s.price_id,
           currentPeriodStart: iso(s.current_period_start),
           currentPeriodEnd: iso(s.current_period_end),
+          quantity: s.quantity ?? 1,
+          // A change waiting for its moment (a downgrade at the period's end), until Stripe applies it.
+          pendingChange: s.pending_effective_at === null ? null : {
+            plan: planOfProduct(cfg.catalogue, s.pending_product_id)?.name ?? s.pending_price_id,
+            priceId: s.pending_price_id,
+            quantity: s.pending_quantity ?? 1,
+            effectiveAt: iso(s.pending_effective_at)!,
+          },
           cancelAtPeriodEnd: s.cancel_at_period_end,
           cancelAt: iso(s.cancel_at),
           trialEnd: iso(s.trial_end),
@@ -51,6 +76,17 @@ export default defineEndpoint('subscription', {
         limits: plan?.limits ?? {},
       };
       return answer;
+    },
+  }),
+  POST: userRoute({
+    read: readAccount,
+    async handle({ req, cfg, principal, dialect }, view): Promise<PlanChange> {
+      requireBillingManager(principal, cfg);
+      const body = await readJson(req, ChangeBody);
+      const target = changeTarget(cfg, accessFor(view.subscriptions, cfg.PAST_DUE_GRACE_DAYS), body, apiPath(dialect, 'checkout'));
+      const call = { cfg, accountId: principal.accountId, target, preview: body.preview === true };
+      // A preview changes nothing: it needs no turn.
+      return call.preview ? changePlan(call) : withChangeLock(getStore(cfg), principal.accountId, () => changePlan(call));
     },
   }),
 });

@@ -14,7 +14,7 @@
  * seeds describe, and no limit applies. Validated by hand, not with zod: this runs in every
  * cold start (see config.ts).
  */
-import type { PlanLimit, PlanTrial } from '../client/billing-client.ts';
+import type { PlanLimit, PlanSeats, PlanTrial } from '../client/billing-client.ts';
 
 export type Interval = 'day' | 'week' | 'month' | 'year';
 
@@ -33,6 +33,23 @@ export interface PriceInput {
 /** A limit per billing period, and a trial: as GET plans answers them (client/billing-client.ts). */
 export type LimitInput = PlanLimit;
 export type TrialInput = PlanTrial;
+/** A per-seat plan's bounds on the subscription's quantity. */
+export type SeatsInput = PlanSeats;
+
+/**
+ * Plan changes (POST subscription). An upgrade takes effect at once, prorated and invoiced
+ * now; a downgrade at the end of the period (or at once, with a prorated credit, when
+ * `downgrades: 'now'`). What counts as an upgrade (`upgradeBy`):
+ * - 'amount' (default): a longer billing interval, or, at the same interval, a higher
+ *   amount per period (unit amount times seats); a shorter interval or a lower amount is a
+ *   downgrade; the same amount on another plan counts as an upgrade (nothing to pay).
+ * - 'order': the plans' order in this file, later is higher; within a plan, more seats
+ *   or a longer interval is an upgrade.
+ */
+export interface ChangePolicy {
+  upgradeBy: 'amount' | 'order';
+  downgrades: 'period_end' | 'now';
+}
 
 export interface PlanInput {
   /** Stable identifier: [a-z0-9_-], at most 40 characters. */
@@ -48,6 +65,8 @@ export interface PlanInput {
   /** Numeric limits per billing period (feature key -> limit). */
   limits?: Record<string, LimitInput>;
   trial?: TrialInput;
+  /** Sold per seat: quantity from `min` to `max` (absent: quantity 1). */
+  seats?: SeatsInput;
 }
 
 export interface CatalogueInput {
@@ -56,6 +75,8 @@ export interface CatalogueInput {
    * Usage records that name no feature count for this one. Default 'events'.
    */
   meteredFeature?: string;
+  /** How plan changes are classed and when they apply (defaults in ChangePolicy). */
+  changes?: Partial<ChangePolicy>;
   plans: PlanInput[];
 }
 
@@ -69,9 +90,11 @@ export interface Plan {
   features: Record<string, boolean>;
   limits: Record<string, LimitInput>;
   trial: TrialInput | null;
+  seats: SeatsInput | null;
 }
 export interface Catalogue {
   meteredFeature: string;
+  changes: ChangePolicy;
   plans: Plan[];
 }
 
@@ -159,11 +182,32 @@ function trial(v: unknown, path: string): TrialInput | null {
   return { days: v.days, card: v.card };
 }
 
+function seats(v: unknown, path: string): SeatsInput | null {
+  if (v === undefined || v === null) return null;
+  need(isObject(v), path, 'must be { min, max }');
+  known(v, ['min', 'max'], path);
+  need(isWhole(v.min, 1), `${path}.min`, 'must be a whole number of at least 1');
+  // Stripe's quantity is an integer; far more than any team needs, far below its bound.
+  need(isWhole(v.max, v.min) && v.max <= 100_000, `${path}.max`, `must be a whole number from min (${v.min}) to 100000`);
+  return { min: v.min, max: v.max };
+}
+
+function changes(v: unknown): ChangePolicy {
+  if (v === undefined) return { upgradeBy: 'amount', downgrades: 'period_end' };
+  need(isObject(v), 'changes', 'must be { upgradeBy?, downgrades? }');
+  known(v, ['upgradeBy', 'downgrades'], 'changes');
+  const upgradeBy = v.upgradeBy ?? 'amount';
+  const downgrades = v.downgrades ?? 'period_end';
+  need(upgradeBy === 'amount' || upgradeBy === 'order', 'changes.upgradeBy', "must be 'amount' or 'order'");
+  need(downgrades === 'period_end' || downgrades === 'now', 'changes.downgrades', "must be 'period_end' or 'now'");
+  return { upgradeBy, downgrades };
+}
+
 function plan(v: unknown, index: number): Plan {
   need(isObject(v), `plans[${index}]`, 'must be an object');
   need(typeof v.key === 'string' && KEY.test(v.key), `plans[${index}].key`, 'must be [a-z0-9_-], at most 40 characters, starting with a letter or digit');
   const path = `plans[${v.key}]`;
-  known(v, ['key', 'name', 'description', 'product', 'prices', 'features', 'limits', 'trial'], path);
+  known(v, ['key', 'name', 'description', 'product', 'prices', 'features', 'limits', 'trial', 'seats'], path);
   need(Array.isArray(v.prices), `${path}.prices`, 'must be a list (empty for the plan of accounts without a subscription)');
   const p: Plan = {
     key: v.key,
@@ -174,15 +218,17 @@ function plan(v: unknown, index: number): Plan {
     features: features(v.features, `${path}.features`),
     limits: limits(v.limits, `${path}.limits`),
     trial: trial(v.trial, `${path}.trial`),
+    seats: seats(v.seats, `${path}.seats`),
   };
   need(!(p.trial && p.prices.length === 0), `${path}.trial`, 'needs a price (a plan without prices is never checked out)');
+  need(!(p.seats && p.prices.length === 0), `${path}.seats`, 'needs a price (a plan without prices has no subscription)');
   return p;
 }
 
 /** Validates a catalogue as written. Throws CatalogueError naming the plan, field and problem. */
 export function parseCatalogue(input: unknown): Catalogue {
   need(isObject(input), 'catalogue', 'must be an object with plans');
-  known(input, ['meteredFeature', 'plans'], 'catalogue');
+  known(input, ['meteredFeature', 'changes', 'plans'], 'catalogue');
   need(Array.isArray(input.plans), 'plans', 'must be a list');
   const meteredFeature = input.meteredFeature === undefined ? 'events' : input.meteredFeature;
   need(typeof meteredFeature === 'string' && KEY.test(meteredFeature), 'meteredFeature', 'must be a feature key ([a-z0-9_-], at most 40)');
@@ -195,7 +241,7 @@ export function parseCatalogue(input: unknown): Catalogue {
   seen('plans[].product', plans.map((p) => p.product));
   seen('plans[].prices[].lookupKey', plans.flatMap((p) => p.prices.map((x) => x.lookupKey)));
   need(plans.filter((p) => p.prices.length === 0).length <= 1, 'plans', 'may have one plan without prices (the plan of accounts without a subscription), not more');
-  return { meteredFeature, plans };
+  return { meteredFeature, changes: changes(input.changes), plans };
 }
 
 /** The plan a Stripe product belongs to, or null (a price sold outside the catalogue). */

@@ -9,7 +9,7 @@
  * once per warm instance and kept a minute (`npm run plans -- push` may move a lookup key to a
  * new price), so a warm checkout makes no extra Stripe call.
  */
-import { priceByLookupKey, type Catalogue, type Plan } from './catalogue.ts';
+import { priceByLookupKey, type Catalogue, type Plan, type Price } from './catalogue.ts';
 import { ConfigError, type Config } from './config.ts';
 import { badRequest } from './errors.ts';
 import type { Stripe } from './stripe.ts';
@@ -17,8 +17,9 @@ import type { Stripe } from './stripe.ts';
 export interface CheckoutPrice {
   /** The Stripe price id. */
   id: string;
-  /** Its catalogue plan; null for STRIPE_PRICE_ID outside the catalogue. */
+  /** Its catalogue plan and price; null for STRIPE_PRICE_ID outside the catalogue. */
   plan: Plan | null;
+  price: Price | null;
 }
 
 const TTL_MS = 60_000;
@@ -50,7 +51,7 @@ export function checkoutPrice(cfg: Config, requested: string | undefined): (stri
     if (sold.length === 0) throw new ConfigError('STRIPE_PRICE_ID', 'is required for this endpoint (or a catalogue with prices)');
     throw badRequest(`priceId is required: one of ${sold.map((s) => s.price.lookupKey).join(', ')}`);
   }
-  if (name === cfg.STRIPE_PRICE_ID) return async () => ({ id: name, plan: null });
+  if (name === cfg.STRIPE_PRICE_ID) return async () => ({ id: name, plan: null, price: null });
 
   const plan = catalogue.plans.find((p) => p.key === name);
   if (plan && plan.prices.length !== 1) {
@@ -63,7 +64,7 @@ export function checkoutPrice(cfg: Config, requested: string | undefined): (stri
       const { data } = await stripe.prices.list({ lookup_keys: [lookupKey], active: true, limit: 1 });
       // Our deployment and Stripe disagree: an operator's problem, not the buyer's.
       if (!data[0]) throw new ConfigError('catalogue', `price ${lookupKey} is not in Stripe: run npm run plans -- push`);
-      return { id: data[0].id, plan: entry.plan };
+      return { id: data[0].id, ...entry };
     });
   }
   if (!name.startsWith('price_')) throw badRequest('Unknown price');
@@ -74,6 +75,6 @@ export function checkoutPrice(cfg: Config, requested: string | undefined): (stri
     });
     const owner = price.active && price.lookup_key ? priceByLookupKey(catalogue, price.lookup_key) : null;
     if (!owner) throw badRequest('Unknown price');
-    return { id: price.id, plan: owner.plan };
+    return { id: price.id, ...owner };
   });
 }

@@ -2,9 +2,17 @@
 export const STATUS = {
   BAD_REQUEST: 400,
   UNAUTHORIZED: 401,
+  /** A plan change whose payment failed or awaits the customer's confirmation: the plan is unchanged. */
+  PAYMENT_FAILED: 402,
   FORBIDDEN: 403,
   NOT_FOUND: 404,
   METHOD_NOT_ALLOWED: 405,
+  /** Checkout for an account that has access: change plans with POST subscription instead. */
+  ALREADY_SUBSCRIBED: 409,
+  /** A plan change for an account without a subscription to change: checkout instead. */
+  NO_SUBSCRIPTION: 409,
+  /** The subscription cannot change now (past due, ending, or another change running). */
+  CONFLICT: 409,
   PAYLOAD_TOO_LARGE: 413,
   RATE_LIMITED: 429,
   INTERNAL_ERROR: 500,

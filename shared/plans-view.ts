@@ -10,6 +10,7 @@ export const publicPlan = (p: Plan): PublicPlan => ({
   features: p.features,
   limits: p.limits,
   trial: p.trial,
+  seats: p.seats,
 });
 
 export const plansResponse = (c: Catalogue): PlansResponse => ({ plans: c.plans.map(publicPlan), meteredFeature: c.meteredFeature });

@@ -13,6 +13,9 @@ export function dialectOf(pathname: string): Dialect {
   return pathname.startsWith('/api/billing/') || pathname === '/api/billing' ? 'envelope' : 'flat';
 }
 
+/** An endpoint's path in a dialect, for answers that send the caller to another endpoint. */
+export const apiPath = (dialect: Dialect, name: string) => `${dialect === 'envelope' ? '/api/billing' : '/api/stripe'}/${name}`;
+
 export function successBody(dialect: Dialect, data: unknown): unknown {
   return dialect === 'envelope' ? { success: true, data, error: null } : data;
 }

@@ -23,6 +23,36 @@ export function accountOfCustomer(customer: string | Stripe.Customer | Stripe.De
   return id && isAccountId(id) ? id : null;
 }
 
+type PendingChange = Pick<SubscriptionSnapshot, 'pending_price_id' | 'pending_product_id' | 'pending_quantity' | 'pending_effective_at'>;
+const NO_PENDING_CHANGE: PendingChange = { pending_price_id: null, pending_product_id: null, pending_quantity: null, pending_effective_at: null };
+
+/**
+ * What the subscription's schedule will change when its next phase starts (a downgrade
+ * waiting for the period's end, ours or the portal's). Needs `schedule.phases.items.price`
+ * expanded: the price's product names the plan. A phase that keeps the price and quantity
+ * changes nothing, and a released or ended schedule nothing either.
+ */
+function pendingChangeOf(sub: Stripe.Subscription): PendingChange {
+  const schedule = typeof sub.schedule === 'object' ? sub.schedule : null;
+  const current = schedule?.status === 'active' ? schedule.current_phase : null;
+  const next = current && schedule?.phases.find((phase) => phase.start_date >= current.end_date);
+  const item = next?.items[0];
+  if (!next || !item) return NO_PENDING_CHANGE;
+  const price = item.price;
+  const quantity = item.quantity ?? 1;
+  const now = sub.items.data[0];
+  if (idOf(price) === now?.price.id && quantity === (now?.quantity ?? 1)) return NO_PENDING_CHANGE;
+  return {
+    pending_price_id: idOf(price),
+    pending_product_id: typeof price === 'object' && !price.deleted ? idOf(price.product) : null,
+    pending_quantity: quantity,
+    pending_effective_at: iso(next.start_date),
+  };
+}
+
+/** What fetchSnapshot expands: the customer (whose account counts), the unpaid invoice, the schedule's next prices. */
+export const SNAPSHOT_EXPAND = ['latest_invoice', 'customer', 'schedule.phases.items.price'];
+
 /**
  * `customer` must be expanded for the subscription's account to count (fetchSnapshot and
  * fetchCustomerSnapshots expand it): the account is the subscription's metadata only when
@@ -53,6 +83,7 @@ export function snapshotOf(sub: Stripe.Subscription, snapshotAt: number): Subscr
     trial_end: iso(sub.trial_end),
     past_due_since: owing ? iso(invoice?.created ?? item?.current_period_start) : null,
     stripe_created: iso(sub.created)!,
+    ...pendingChangeOf(sub),
     snapshot_at: snapshotAt,
   };
 }
@@ -63,16 +94,20 @@ export function snapshotOf(sub: Stripe.Subscription, snapshotAt: number): Subscr
  */
 export async function fetchSnapshot(cfg: Config, subscriptionId: string): Promise<SubscriptionSnapshot> {
   const snapshotAt = Date.now();
-  const sub = await stripeClient(cfg).subscriptions.retrieve(subscriptionId, { expand: ['latest_invoice', 'customer'] });
+  const sub = await stripeClient(cfg).subscriptions.retrieve(subscriptionId, { expand: SNAPSHOT_EXPAND });
   return snapshotOf(sub, snapshotAt);
 }
 
-/** All of a customer's subscriptions, any status (for reconcile). */
+/**
+ * All of a customer's subscriptions, any status (for reconcile). A list cannot expand a
+ * schedule's prices (Stripe's expansions stop at four levels), so a subscription with a
+ * schedule is read on its own.
+ */
 export async function fetchCustomerSnapshots(cfg: Config, customerId: string): Promise<SubscriptionSnapshot[]> {
   const snapshotAt = Date.now();
   const out: SubscriptionSnapshot[] = [];
   for await (const sub of stripeClient(cfg).subscriptions.list({ customer: customerId, status: 'all', limit: 100, expand: ['data.latest_invoice', 'data.customer'] })) {
-    out.push(snapshotOf(sub, snapshotAt));
+    out.push(sub.schedule ? await fetchSnapshot(cfg, sub.id) : snapshotOf(sub, snapshotAt));
   }
   return out;
 }

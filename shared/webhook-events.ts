@@ -44,6 +44,15 @@ function subscriptionIdOf(event: Stripe.Event): string | null {
     case 'checkout.session.completed':
     case 'checkout.session.expired':
       return event.data.object.mode === 'subscription' ? idOf(event.data.object.subscription) : null;
+    // A schedule's change of phases is a pending plan change (or its end); once released, the
+    // subscription it held is `released_subscription`.
+    case 'subscription_schedule.created':
+    case 'subscription_schedule.updated':
+    case 'subscription_schedule.released':
+    case 'subscription_schedule.canceled':
+    case 'subscription_schedule.completed':
+    case 'subscription_schedule.aborted':
+      return idOf(event.data.object.subscription ?? event.data.object.released_subscription);
     default:
       return null;
   }
@@ -54,6 +63,8 @@ const HANDLED = new Set<string>([
   'customer.subscription.paused', 'customer.subscription.resumed', 'customer.subscription.trial_will_end',
   'invoice.paid', 'invoice.payment_succeeded', 'invoice.payment_failed',
   'checkout.session.completed', 'checkout.session.expired',
+  'subscription_schedule.created', 'subscription_schedule.updated', 'subscription_schedule.released',
+  'subscription_schedule.canceled', 'subscription_schedule.completed', 'subscription_schedule.aborted',
 ]);
 
 /** Only account ids of the kinds we mint ('user:<id>', 'org:<id>') are linked; anything else in metadata is ignored. */

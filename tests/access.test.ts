@@ -11,7 +11,8 @@ function sub(over: Partial<SubscriptionRow>): SubscriptionRow {
     id: 'sub_1', customer_id: 'cus_1', account_id: 'user:u', status: 'active', price_id: 'price_a', product_id: 'prod_a',
     quantity: 1, current_period_start: iso(NOW - 10 * DAY), current_period_end: iso(NOW + 20 * DAY),
     cancel_at_period_end: false, cancel_at: null, canceled_at: null, ended_at: null, trial_start: null, trial_end: null,
-    past_due_since: null, stripe_created: iso(NOW - 40 * DAY), snapshot_at: 1, updated_at: iso(NOW), ...over,
+    past_due_since: null,
+    pending_price_id: null, pending_product_id: null, pending_quantity: null, pending_effective_at: null, stripe_created: iso(NOW - 40 * DAY), snapshot_at: 1, updated_at: iso(NOW), ...over,
   };
 }
 

@@ -150,9 +150,10 @@ describe('POST checkout', () => {
     const done = await s.double.actions.completeCheckout(sessionIdOf(first.body.url));
     expect((await call(subscription, 'GET', '/api/stripe/subscription', { token })).body.state).toBe('active');
     const again = await call(checkout, 'POST', '/api/stripe/checkout', { token, body: { successUrl: '/again' } });
-    expect(again).toMatchObject({ status: 400, body: { error: 'Already subscribed' } });
+    // Not a dead end: the answer names the endpoint that changes plans, in the caller's dialect.
+    expect(again).toMatchObject({ status: 409, body: { error: 'Already subscribed: change the plan or seats with POST /api/stripe/subscription', code: 'ALREADY_SUBSCRIBED', details: { change: '/api/stripe/subscription' } } });
     const env = await call(checkout, 'POST', '/api/billing/checkout', { token, body: { successUrl: '/again' } });
-    expect(env.body).toMatchObject({ success: false, error: { code: 'BAD_REQUEST', message: 'Already subscribed' } });
+    expect(env.body).toMatchObject({ success: false, error: { code: 'ALREADY_SUBSCRIBED', message: 'Already subscribed: change the plan or seats with POST /api/billing/subscription', details: { change: '/api/billing/subscription' } } });
 
     await s.double.actions.cancelNow(done.subscription.id);
     expect((await call(subscription, 'GET', '/api/stripe/subscription', { token })).body.state).toBe('ended');

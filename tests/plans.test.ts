@@ -157,7 +157,8 @@ describe('GET subscription: the plan, its features and limits', () => {
         id: uid('sub'), customer_id: customer, account_id: null, status, price_id: 'price_team_monthly', product_id: productId, quantity: 1,
         current_period_start: new Date(start * 1000).toISOString(), current_period_end: new Date((start + 30 * 86_400) * 1000).toISOString(),
         cancel_at_period_end: false, cancel_at: null, canceled_at: null, ended_at: null, trial_start: null, trial_end: null,
-        past_due_since: null, stripe_created: new Date(start * 1000).toISOString(), snapshot_at: Date.now(),
+        past_due_since: null,
+    pending_price_id: null, pending_product_id: null, pending_quantity: null, pending_effective_at: null, stripe_created: new Date(start * 1000).toISOString(), snapshot_at: Date.now(),
       }],
     });
   }

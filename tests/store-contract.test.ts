@@ -28,7 +28,8 @@ function snap(over: Partial<SubscriptionSnapshot> & { id: string; customer_id: s
     account_id: null, status: 'active', price_id: 'price_a', product_id: 'prod_a', quantity: 1,
     current_period_start: '2026-11-01T00:00:00.000Z', current_period_end: '2026-12-01T00:00:00.000Z',
     cancel_at_period_end: false, cancel_at: null, canceled_at: null, ended_at: null, trial_start: null,
-    trial_end: null, past_due_since: null, stripe_created: '2026-11-01T00:00:00.000Z', snapshot_at: 1000, ...over,
+    trial_end: null, past_due_since: null,
+    pending_price_id: null, pending_product_id: null, pending_quantity: null, pending_effective_at: null, stripe_created: '2026-11-01T00:00:00.000Z', snapshot_at: 1000, ...over,
   };
 }
 

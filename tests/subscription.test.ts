@@ -20,6 +20,7 @@ function snapshot(over: Partial<SubscriptionSnapshot> & { id: string; customer_i
     account_id: null, status: 'active', price_id: 'price_basic', product_id: 'prod_basic', quantity: 1,
     current_period_start: t(start), current_period_end: t(start + 30 * DAY), cancel_at_period_end: false,
     cancel_at: null, canceled_at: null, ended_at: null, trial_start: null, trial_end: null, past_due_since: null,
+    pending_price_id: null, pending_product_id: null, pending_quantity: null, pending_effective_at: null,
     stripe_created: t(start), snapshot_at: Date.now(), ...over,
   };
 }

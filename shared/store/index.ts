@@ -94,6 +94,15 @@ export class Store {
     return r.subscription_id;
   }
 
+  /** Takes the account's plan-change lock for `seconds` unless another holder has it (false). */
+  async lockChange(input: { account_id: string; token: string; seconds: number }): Promise<boolean> {
+    return (await this.rpc.call<{ locked: boolean }>('billing_change_lock', { ...input })).locked;
+  }
+
+  async unlockChange(input: { account_id: string; token: string }): Promise<void> {
+    await this.rpc.call('billing_change_unlock', { ...input });
+  }
+
   /** Leases due, undelivered usage alerts to the caller (each lease counts as an attempt). */
   claimUsageAlerts(input: { limit: number; lease_seconds: number }): Promise<UsageAlertDue[]> {
     return this.rpc.call('billing_usage_alerts_claim', { ...input });

@@ -29,6 +29,11 @@ export interface SubscriptionSnapshot {
   trial_end: string | null;
   past_due_since: string | null;
   stripe_created: string;
+  /** What the subscription's schedule changes at its next phase (a downgrade at the period's end), or all null. */
+  pending_price_id: string | null;
+  pending_product_id: string | null;
+  pending_quantity: number | null;
+  pending_effective_at: string | null;
   /** ms since epoch when the snapshot's read from Stripe began. */
   snapshot_at: number;
 }

@@ -70,7 +70,7 @@ describe('the client over the real endpoints', () => {
     await expect(billing.createPortal({ returnUrl: '/account.html' })).resolves.toEqual({ url: expect.stringMatching(/\/p\/session\/bps_/) });
 
     const again = await failure(billing.createCheckout());
-    expect(again).toMatchObject({ code: 'BAD_REQUEST', status: 400, message: 'Already subscribed', requestId: expect.any(String) });
+    expect(again).toMatchObject({ code: 'ALREADY_SUBSCRIBED', status: 409, message: 'Already subscribed: change the plan or seats with POST /api/billing/subscription', details: { change: '/api/billing/subscription' }, requestId: expect.any(String) });
   });
 
   it('reads the plan catalogue with no signed-in user, in both dialects', async () => {

@@ -118,12 +118,13 @@ describe.each(KINDS)('endpoints on Lambda, %s events', (kind) => {
         id: uid('sub'), customer_id: customer, account_id: `user:${user}`, status: 'active', price_id: 'price_basic', product_id: 'prod_basic',
         quantity: 1, current_period_start: new Date(start * 1000).toISOString(), current_period_end: new Date((start + 30 * 86_400) * 1000).toISOString(),
         cancel_at_period_end: false, cancel_at: null, canceled_at: null, ended_at: null, trial_start: null, trial_end: null, past_due_since: null,
+    pending_price_id: null, pending_product_id: null, pending_quantity: null, pending_effective_at: null,
         stripe_created: new Date(start * 1000).toISOString(), snapshot_at: Date.now(),
       }],
     });
     const subscribed = await invoke(checkout, kind, { method: 'POST', path: '/api/stripe/checkout', headers: [auth, json], body: '{}', base64: kind !== 'rest-api' });
-    expect(subscribed.status).toBe(400);
-    expect(subscribed.body).toMatchObject({ error: 'Already subscribed', code: 'BAD_REQUEST' });
+    expect(subscribed.status).toBe(409);
+    expect(subscribed.body).toMatchObject({ error: 'Already subscribed: change the plan or seats with POST /api/stripe/subscription', code: 'ALREADY_SUBSCRIBED' });
   });
 
   it('POST portal for an account without a subscription: 400 No active subscription', async () => {

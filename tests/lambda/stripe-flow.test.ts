@@ -70,7 +70,7 @@ describe.each(KINDS)('billing flow on Lambda, %s events', (kind) => {
       customerId: paid.customer.id,
       subscription: { id: paid.subscription.id, status: 'active' },
     });
-    expect((await api('POST', '/api/stripe/checkout', { auth })).body).toMatchObject({ error: 'Already subscribed' });
+    expect((await api('POST', '/api/stripe/checkout', { auth })).body).toMatchObject({ error: expect.stringMatching(/^Already subscribed/), code: 'ALREADY_SUBSCRIBED' });
 
     const portalSession = await api('POST', '/api/stripe/portal', { auth, body: { returnUrl: '/account' } });
     expect(portalSession.status).toBe(200);

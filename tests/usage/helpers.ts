@@ -112,7 +112,9 @@ export async function linkedAccount(
       id: uid('sub'), customer_id: customer, account_id: accountId, status: 'active', price_id: opts.priceId ?? 'price_basic_monthly',
       product_id: PRODUCT_OF[opts.priceId ?? 'price_basic_monthly'] ?? null, quantity: 1, current_period_start: t(opts.period.start), current_period_end: t(opts.period.end),
       cancel_at_period_end: false, cancel_at: null, canceled_at: null, ended_at: null, trial_start: null, trial_end: null,
-      past_due_since: null, stripe_created: t(opts.period.start - 30 * DAY), snapshot_at: Date.now(),
+      past_due_since: null,
+      pending_price_id: null, pending_product_id: null, pending_quantity: null, pending_effective_at: null,
+      stripe_created: t(opts.period.start - 30 * DAY), snapshot_at: Date.now(),
     };
     await store.applyEvent({ event: null, subscriptions: [sub] });
   }

@@ -62,6 +62,7 @@ describe('billing_usage_period (SQL) and GET usage (TypeScript)', () => {
             id: uid('sub'), customer_id: customer, account_id: accountId, status: x.status, price_id: 'price_x', product_id: x.product, quantity: 1,
             current_period_start: iso(start), current_period_end: iso(end), cancel_at_period_end: x.cancelAtPeriodEnd, cancel_at: t(x.cancelAt),
             canceled_at: t(x.endedAt), ended_at: t(x.endedAt), trial_start: null, trial_end: t(x.trialEnd), past_due_since: t(x.pastDueSince),
+            pending_price_id: null, pending_product_id: null, pending_quantity: null, pending_effective_at: null,
             stripe_created: iso(BASE + x.created), snapshot_at: Date.now(),
           };
         });
