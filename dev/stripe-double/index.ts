@@ -12,6 +12,7 @@ import { createActions, type DoubleActions } from './actions.ts';
 import { catalogRoutes } from './api/catalog.ts';
 import { entitlementRoutes } from './api/entitlements.ts';
 import { portalConfigurationRoutes } from './api/portal-configurations.ts';
+import { portalSessionRoutes } from './api/portal-sessions.ts';
 import { checkoutRoutes } from './api/checkout.ts';
 import { customerRoutes } from './api/customers.ts';
 import { eventRoutes } from './api/events.ts';
@@ -22,6 +23,7 @@ import { Clock } from './clock.ts';
 import { makeUrls, type Ctx } from './context.ts';
 import { EventBus } from './events.ts';
 import { Faults, type FaultSpec } from './faults.ts';
+import { RateLimiter, type RateLimitSetting, type RateLimitSpec, type RateLimitStats } from './rate-limits.ts';
 import { Router } from './router.ts';
 import { SEED, seedCatalog } from './seed.ts';
 import { closeServer, createDoubleServer, listen, type RequestLogEntry } from './server.ts';
@@ -31,6 +33,8 @@ import { signPayload, type DeliveryResult, type WebhookTarget } from './webhooks
 export type { DoubleActions, ActionOptions, ActionResult } from './actions.ts';
 export type { CompleteCheckoutOptions } from './billing/checkout.ts';
 export type { FaultSpec } from './faults.ts';
+export type { RateLimitSetting, RateLimitSpec, RateLimitStats, RateLimitWindow } from './rate-limits.ts';
+export { RATE_LIMITS } from './rate-limits.ts';
 export type { RequestLogEntry } from './server.ts';
 export type { DoubleState } from './store.ts';
 export type { DeliveryResult, WebhookTarget } from './webhooks.ts';
@@ -56,6 +60,8 @@ export interface StripeDoubleOptions {
   webhook?: WebhookTarget;
   /** Base of the Checkout/portal URLs handed out (default: the double's own URL). */
   publicBaseUrl?: string;
+  /** Enforce Stripe's request rate limits ('test', 'live' or explicit numbers); off by default. */
+  rateLimits?: RateLimitSetting;
 }
 
 export interface DeliverOptions {
@@ -80,6 +86,8 @@ export interface StripeDouble {
   setWebhook(target: WebhookTarget | null): void;
   actions: DoubleActions;
   faults: { inject(f: FaultSpec): void; clear(): void };
+  /** Stripe's request rate limits: `set('live' | 'test' | {read, write, ...} | null)`, what they let through and refused. */
+  rateLimits: { set(setting: RateLimitSetting | null): void; readonly limits: RateLimitSpec | null; stats(): RateLimitStats };
   /** The double's clock (unix seconds); objects and events take their timestamps from it. */
   clock: { now(): number; advance(seconds: number): void };
   state: DoubleState;
@@ -116,6 +124,7 @@ export async function startStripeDouble(opts: StripeDoubleOptions = {}): Promise
   catalogRoutes(router, ctx);
   entitlementRoutes(router, ctx);
   portalConfigurationRoutes(router, ctx);
+  portalSessionRoutes(router, ctx);
   checkoutRoutes(router, ctx);
   subscriptionRoutes(router, ctx);
   invoiceRoutes(router, ctx);
@@ -124,6 +133,8 @@ export async function startStripeDouble(opts: StripeDoubleOptions = {}): Promise
 
   const actions = createActions(ctx);
   const faults = new Faults();
+  const rateLimits = new RateLimiter(clock);
+  if (opts.rateLimits) rateLimits.set(opts.rateLimits);
   const requestLog: RequestLogEntry[] = [];
   const state = stateView(store);
   const setWebhook = (target: WebhookTarget | null) => bus.setTarget(target);
@@ -131,6 +142,7 @@ export async function startStripeDouble(opts: StripeDoubleOptions = {}): Promise
     apiKey,
     router,
     faults,
+    rateLimits,
     requestLog,
     control: { actions, clock, bus, faults, state, requestLog, setWebhook },
   });
@@ -145,6 +157,7 @@ export async function startStripeDouble(opts: StripeDoubleOptions = {}): Promise
     setWebhook,
     actions,
     faults: { inject: (f) => faults.inject(f), clear: () => faults.clear() },
+    rateLimits,
     clock: { now: () => clock.now(), advance: (s) => clock.advance(s) },
     state,
     requestLog,

@@ -20,13 +20,15 @@ export type Handler = (req: ApiRequest) => ApiResponse | Promise<ApiResponse>;
 
 interface Route {
   method: string;
+  /** As added: /v1/customers/:id (what rate limits count as one endpoint). */
+  path: string;
   pattern: RegExp;
   keys: string[];
   handler: Handler;
 }
 
 export type RouteMatch =
-  | { kind: 'found'; handler: Handler; params: Record<string, string> }
+  | { kind: 'found'; handler: Handler; params: Record<string, string>; route: string }
   | { kind: 'none' };
 
 export class Router {
@@ -44,7 +46,7 @@ export class Router {
         return seg.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
       })
       .join('/');
-    this.routes.push({ method, pattern: new RegExp(`^${source}$`), keys, handler });
+    this.routes.push({ method, path, pattern: new RegExp(`^${source}$`), keys, handler });
     return this;
   }
 
@@ -69,7 +71,7 @@ export class Router {
       route.keys.forEach((key, i) => {
         params[key] = decodeURIComponent(m[i + 1] ?? '');
       });
-      return { kind: 'found', handler: route.handler, params };
+      return { kind: 'found', handler: route.handler, params, route: route.path };
     }
     return { kind: 'none' };
   }

@@ -13,6 +13,7 @@ import { newId } from './ids.ts';
 import { IdempotencyStore, type SavedResponse } from './idempotency.ts';
 import { API_VERSION } from './objects/event.ts';
 import { placeholderPage } from './pages.ts';
+import { rateLimitControl, type RateLimiter } from './rate-limits.ts';
 import type { Router } from './router.ts';
 
 export interface RequestLogEntry {
@@ -28,6 +29,8 @@ export interface RequestLogEntry {
   replayed?: boolean;
   /** An injected fault answered this call. */
   fault?: boolean;
+  /** Refused by the rate limits (429). */
+  rateLimited?: boolean;
   query?: string;
 }
 
@@ -36,6 +39,8 @@ export interface ServerDeps {
   apiKey: string;
   router: Router;
   faults: Faults;
+  /** Stripe's request rate limits (off unless set). */
+  rateLimits: RateLimiter;
   requestLog: RequestLogEntry[];
   control: ControlDeps;
 }
@@ -143,6 +148,12 @@ export function createDoubleServer(deps: ServerDeps): Server {
       const input: FormObject = method === 'POST' ? parseForm(raw) : parseForm(url.search.slice(1));
       const match = deps.router.match(method, path);
       if (match.kind === 'none') throw errors.unrecognizedUrl(method, path);
+      // Per account, so after the key; before idempotency, which does not store a 429.
+      const limited = deps.rateLimits.admit(method, match.route);
+      if (limited) {
+        entry.rateLimited = true;
+        throw limited;
+      }
       const execute = async (): Promise<{ response: SavedResponse; save: boolean }> => {
         try {
           const out = await match.handler({
@@ -187,6 +198,13 @@ export function createDoubleServer(deps: ServerDeps): Server {
     };
     if (path.startsWith('/v1/')) {
       api(req, res, url).catch(fail);
+      return;
+    }
+    if (path === '/_double/rate-limits') {
+      readBody(req)
+        .then((raw) => rateLimitControl(deps.rateLimits, method, raw))
+        .then((r) => send(res, r.status, JSON.stringify(r.body, null, 2), {}))
+        .catch(fail);
       return;
     }
     if (path === '/_double' || path.startsWith('/_double/')) {
