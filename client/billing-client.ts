@@ -274,8 +274,23 @@ export interface CheckoutParams {
   cancelUrl?: string;
 }
 
+/**
+ * A deep link into the portal (Stripe's portal flows): one task, then back to `returnUrl`.
+ * - payment_method_update: add a card (pays an unpaid invoice: for a past_due subscription);
+ * - subscription_cancel: cancel the current subscription (at the period's end by default);
+ * - subscription_update_confirm: confirm a change to `priceId` and/or `quantity`.
+ */
+export type PortalFlow = 'payment_method_update' | 'subscription_cancel' | 'subscription_update_confirm';
+
 export interface PortalParams {
+  /** Path or URL on the site's origin to return to (after the flow, if any). */
   returnUrl?: string;
+  /** Without it, the portal's home page. */
+  flow?: PortalFlow;
+  /** With flow subscription_update_confirm: the new price (GET plans: its id, a lookup key) or a plan key. */
+  priceId?: string;
+  /** With flow subscription_update_confirm: the seats (default: kept for the same plan, else the plan's minimum). */
+  quantity?: number;
 }
 
 export interface CheckoutSession {
@@ -408,7 +423,8 @@ function kind(v: unknown): string {
 }
 
 /** `value` is undefined or a plain object whose keys are `fields`, each undefined or a string. */
-function checkParams(where: string, value: unknown, fields: readonly string[]): Json {
+/** `types`: the fields that are not strings. */
+function checkParams(where: string, value: unknown, fields: readonly string[], types: Record<string, 'number' | 'boolean'> = {}): Json {
   if (value === undefined) return {};
   const proto: unknown = typeof value === 'object' && value !== null ? Object.getPrototypeOf(value) : undefined;
   if (!isObject(value) || (proto !== Object.prototype && proto !== null)) {
@@ -416,7 +432,8 @@ function checkParams(where: string, value: unknown, fields: readonly string[]): 
   }
   for (const [k, v] of Object.entries(value)) {
     if (!fields.includes(k)) throw misuse(`${where}: unknown parameter ${k} (known: ${fields.join(', ')})`);
-    if (v !== undefined && typeof v !== 'string') throw misuse(`${where}: ${k} must be a string, not ${kind(v)}`);
+    const type = types[k] ?? 'string';
+    if (v !== undefined && typeof v !== type) throw misuse(`${where}: ${k} must be a ${type}, not ${kind(v)}`);
   }
   return value;
 }
@@ -533,7 +550,8 @@ export function createBillingClient(opts?: BillingClientOptions): BillingClient 
   }
 
   const CHECKOUT = ['priceId', 'successUrl', 'cancelUrl'] as const;
-  const PORTAL = ['returnUrl'] as const;
+  const PORTAL = ['returnUrl', 'flow', 'priceId', 'quantity'] as const;
+  const PORTAL_TYPES = { quantity: 'number' } as const;
   // Async, so a misuse rejects the promise like every other failure instead of throwing synchronously.
   const noArgs = (where: string, args: unknown[]) => {
     if (args.some((a) => a !== undefined)) throw misuse(`${where} takes no arguments (the account is the signed-in user's)`);
@@ -549,14 +567,14 @@ export function createBillingClient(opts?: BillingClientOptions): BillingClient 
       return checkUsage(await call<Usage>('GET', 'usage'), feature, amount);
     },
     createCheckout: async (params?: CheckoutParams) => call<CheckoutSession>('POST', 'checkout', checkParams('createCheckout', params, CHECKOUT)),
-    createPortal: async (params?: PortalParams) => call<PortalSession>('POST', 'portal', checkParams('createPortal', params, PORTAL)),
+    createPortal: async (params?: PortalParams) => call<PortalSession>('POST', 'portal', checkParams('createPortal', params, PORTAL, PORTAL_TYPES)),
     async redirectToCheckout(params, location) {
       const loc = locationOrFail('redirectToCheckout', location);
       loc.assign((await call<CheckoutSession>('POST', 'checkout', checkParams('redirectToCheckout', params, CHECKOUT))).url);
     },
     async redirectToPortal(params, location) {
       const loc = locationOrFail('redirectToPortal', location);
-      loc.assign((await call<PortalSession>('POST', 'portal', checkParams('redirectToPortal', params, PORTAL))).url);
+      loc.assign((await call<PortalSession>('POST', 'portal', checkParams('redirectToPortal', params, PORTAL, PORTAL_TYPES))).url);
     },
   };
 }

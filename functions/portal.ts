@@ -1,29 +1,46 @@
 /**
  * POST /api/stripe/portal (alias /api/billing/portal): a Stripe billing portal session
  * for the caller's own customer. The customer id only ever comes from our database for
- * the caller's account, never from the request.
+ * the caller's account, never from the request. With `flow`, the session is a deep link
+ * into one task on the caller's current subscription (shared/portal-flow.ts).
  */
+import type { PortalParams } from '../client/billing-client.ts';
+import { accessFor } from '../shared/access.ts';
 import { requireBillingManager } from '../shared/auth.ts';
 import { readJson } from '../shared/body.ts';
 import { defineEndpoint } from '../shared/endpoint.ts';
 import { badRequest } from '../shared/errors.ts';
+import { flowData, noSubscription, PORTAL_FLOWS, portalFlow } from '../shared/portal-flow.ts';
 import { safeRedirect } from '../shared/redirects.ts';
+import { apiPath } from '../shared/responses.ts';
 import { stripeClient } from '../shared/stripe.ts';
 import { readAccount, userRoute } from '../shared/user-route.ts';
 import * as z from '../shared/zod.ts';
 
-const Body = z.strictObject({ returnUrl: z.optional(z.string().check(z.maxLength(2048))) });
+const Body = z.strictObject({
+  returnUrl: z.optional(z.string().check(z.maxLength(2048))),
+  flow: z.optional(z.enum(PORTAL_FLOWS)),
+  priceId: z.optional(z.string().check(z.maxLength(255))),
+  quantity: z.optional(z.number().check(z.int('must be a whole number'), z.minimum(1), z.maximum(100_000))),
+}) satisfies z.ZodMiniType<PortalParams>;
 
 export default defineEndpoint('portal', {
   POST: userRoute({
     read: readAccount,
-    async handle({ req, cfg, principal: p }, view) {
+    async handle({ req, cfg, dialect, principal: p }, view) {
       requireBillingManager(p, cfg);
       const body = await readJson(req, Body);
       const returnUrl = safeRedirect(body.returnUrl, cfg.URL, cfg.DASHBOARD_PATH, 'returnUrl');
+      const checkoutPath = apiPath(dialect, 'checkout');
+      const flow = portalFlow(cfg, accessFor(view.subscriptions, cfg.PAST_DUE_GRACE_DAYS), body, checkoutPath);
       const customer = view.account?.stripe_customer_id;
-      if (!customer || view.subscriptions.length === 0) throw badRequest('No active subscription');
-      const session = await stripeClient(cfg).billingPortal.sessions.create({ customer, return_url: returnUrl });
+      if (!customer || view.subscriptions.length === 0) throw flow ? noSubscription(checkoutPath) : badRequest('No active subscription');
+      const stripe = stripeClient(cfg);
+      const session = await stripe.billingPortal.sessions.create({
+        customer,
+        return_url: returnUrl,
+        ...(flow ? { flow_data: await flowData(stripe, flow, returnUrl) } : {}),
+      });
       return { url: session.url };
     },
   }),

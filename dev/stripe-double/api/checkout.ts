@@ -1,4 +1,4 @@
-/** /v1/checkout/sessions (subscription mode) and /v1/billing_portal/sessions. */
+/** /v1/checkout/sessions (subscription mode). */
 import type Stripe from 'stripe';
 import { expireCheckout } from '../billing/checkout.ts';
 import { isMetered } from '../objects/subscription.ts';
@@ -7,7 +7,6 @@ import { errors } from '../errors.ts';
 import { snapshot } from '../fixtures.ts';
 import { paginate } from '../list.ts';
 import { buildCheckoutLineItem, buildCheckoutSession } from '../objects/checkout.ts';
-import { buildPortalSession } from '../objects/portal.ts';
 import { any, bool, map, mergeMetadata, PAGINATION, parseParams, range, str, strArray, unsupported, type Fields, type Spec } from '../params.ts';
 import type { ApiResponse, Router } from '../router.ts';
 import { expandPaths } from '../expand.ts';
@@ -265,27 +264,5 @@ export function checkoutRoutes(router: Router, ctx: Ctx): void {
     const session = find(store.checkoutSessions, req.params.id ?? '', 'checkout.session');
     mutate(ctx, req, (em) => expireCheckout(ctx, em, session));
     return { body: sessionBody(session, p.expand) };
-  });
-
-  router.post('/v1/billing_portal/sessions', (req) => {
-    const p = parseParams<ExpandParam & { customer?: string; return_url?: string; configuration?: string; locale?: Stripe.BillingPortal.Session.Locale }>(
-      { customer: str, return_url: str, configuration: str, locale: str, flow_data: unsupported, on_behalf_of: any, customer_account: any, after_expiration: any },
-      req.input,
-    );
-    if (p.customer === undefined) throw errors.missingParam('customer');
-    find(store.customers, p.customer, 'customer', 'customer');
-    const session = mutate(ctx, req, (em) => {
-      const s = buildPortalSession(clock.now(), {
-        customer: p.customer ?? '',
-        returnUrl: p.return_url ?? null,
-        configuration: p.configuration ?? 'bpc_double_default',
-        locale: p.locale ?? null,
-        url: urls.portal,
-      });
-      store.portalSessions.set(s);
-      bus.emit(em, 'billing_portal.session.created', s);
-      return s;
-    });
-    return { body: expandPaths(snapshot(session), p.expand, store) };
   });
 }
