@@ -46,6 +46,7 @@ async function showAccount() {
     location.assign('/account.html');
   });
   $('#portal').addEventListener('click', openPortal);
+  $('#keep-plan').addEventListener('click', keepPlan);
 
   try {
     let sub = await billing.getSubscription();
@@ -95,8 +96,32 @@ function renderSubscription(s) {
       $('#until').textContent = day(sub.cancelAt ?? sub.currentPeriodEnd);
     }
   }
+  // A downgrade waiting for the period's end, until Stripe applies it; it can be called off.
+  const pending = s.hasAccess ? sub?.pendingChange : null;
+  $('#pending').hidden = !pending;
+  if (pending) {
+    $('#pending span').textContent = `Your plan changes to ${pending.plan}${pending.quantity > 1 ? ` (${pending.quantity} seats)` : ''} on ${day(pending.effectiveAt)}.`;
+    $('#keep-plan').textContent = `Keep ${sub.plan}`;
+    $('#keep-plan').dataset.priceId = sub.priceId;
+    $('#keep-plan').dataset.quantity = String(sub.quantity);
+  }
   $('#choose').hidden = s.hasAccess;
   $('#portal').hidden = !(s.customerId && sub);
+}
+
+/** Calls off the pending change: the same plan and seats as now, which drops it. */
+async function keepPlan(e) {
+  const button = e.currentTarget;
+  button.disabled = true;
+  try {
+    await billing.changePlan({ priceId: button.dataset.priceId, quantity: Number(button.dataset.quantity) });
+    notice('Your plan stays as it is: the scheduled change is canceled.');
+    renderSubscription(await billing.getSubscription());
+  } catch (err) {
+    showError(errorBox, err);
+  } finally {
+    button.disabled = false;
+  }
 }
 
 async function openPortal(e) {

@@ -5,6 +5,10 @@ const number = new Intl.NumberFormat('en-US');
 
 export const unitOf = (feature) => site.units[feature] ?? feature.replace(/_/g, ' ');
 
+/** "$12.34" from an amount in the currency's smallest unit. */
+export const moneyText = (amount, currency) =>
+  new Intl.NumberFormat('en-US', { style: 'currency', currency: currency.toUpperCase() }).format(amount / 100);
+
 /** "$29 / month", "$9.50 / 3 months". */
 export function priceText(p) {
   const money = new Intl.NumberFormat('en-US', {

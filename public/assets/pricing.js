@@ -1,6 +1,10 @@
-/** The pricing page: one card per plan of the catalogue (GET plans); Subscribe goes to Stripe Checkout. */
-import { featureText, limitText, priceText, trialText } from './plan-words.js';
-import { billing, claims, getToken, header, offerSignIn, sessionEnded, showError, signOut } from './session.js';
+/**
+ * The pricing page: one card per plan of the catalogue (GET plans). Subscribe goes to Stripe
+ * Checkout; a subscriber switches plans here instead, after a preview of what it costs
+ * (POST subscription with preview, then the same change confirmed).
+ */
+import { featureText, limitText, moneyText, priceText, trialText } from './plan-words.js';
+import { billing, claims, day, getToken, header, offerSignIn, sessionEnded, showError, signOut } from './session.js';
 import { site } from './site-config.js';
 
 header('pricing');
@@ -43,8 +47,63 @@ function card(plan) {
     ...Object.entries(plan.features).filter(([, on]) => on).map(([key]) => featureText(key)),
   ];
   for (const line of lines) el.querySelector('ul').append(Object.assign(document.createElement('li'), { textContent: line }));
-  el.querySelector('button').addEventListener('click', (e) => subscribe(price, e.currentTarget));
+  el.querySelector('button').addEventListener('click', (e) => (current ? previewSwitch(plan, price, e.currentTarget) : subscribe(price, e.currentTarget)));
   return el;
+}
+
+/** The signed-in account's subscription while it has one to change (set below), else null. */
+let current = null;
+
+/** Shows what switching to `plan` does and costs, from Stripe's preview, with a button that confirms it. */
+async function previewSwitch(plan, price, button) {
+  errorBox.hidden = true;
+  button.disabled = true;
+  const card = button.closest('.plan');
+  card.querySelector('.confirm')?.remove();
+  try {
+    const preview = await billing.changePlan({ priceId: price.id, preview: true });
+    const box = document.createElement('div');
+    box.className = 'confirm';
+    box.innerHTML = '<p class="small"></p><button class="primary" type="button"></button> <button class="link" type="button">Keep my plan</button>';
+    box.querySelector('p').textContent = switchText(plan, preview);
+    const confirm = box.querySelector('button.primary');
+    confirm.textContent = preview.kind === 'upgrade' ? `Pay ${moneyText(preview.amountDueNow, preview.currency)} and switch` : `Switch on ${day(preview.effectiveAt)}`;
+    confirm.addEventListener('click', () => confirmSwitch(plan, price, preview, confirm));
+    box.querySelector('button.link').addEventListener('click', () => box.remove());
+    card.append(box);
+  } catch (err) {
+    failed(err);
+  } finally {
+    button.disabled = false;
+  }
+}
+
+function switchText(plan, p) {
+  const next = p.nextInvoice ? ` Then ${moneyText(p.nextInvoice.amount, p.currency)} on ${day(p.nextInvoice.date)}.` : '';
+  if (p.kind === 'upgrade') {
+    return `Switch to ${plan.name} now: ${moneyText(p.amountDueNow, p.currency)} today for the rest of this period (your unused time on ${p.from.plan?.name ?? 'your plan'} is credited).${next}`;
+  }
+  return `Switch to ${plan.name} at the end of this period, on ${day(p.effectiveAt)}: nothing to pay now, and ${p.from.plan?.name ?? 'your plan'} stays until then.${next}`;
+}
+
+async function confirmSwitch(plan, price, preview, button) {
+  button.disabled = true;
+  try {
+    // The preview's moment: the charge is the one just shown.
+    const done = await billing.changePlan({ priceId: price.id, prorationDate: preview.prorationDate });
+    button.closest('.confirm').remove();
+    const notice = document.querySelector('#notice');
+    notice.textContent = done.status === 'scheduled' ? `Your plan changes to ${plan.name} on ${day(done.effectiveAt)}.` : `You are now on ${plan.name}.`;
+    notice.classList.add('info');
+    notice.hidden = false;
+    await markCurrent();
+  } catch (err) {
+    failed(err);
+    if (err.code === 'PAYMENT_FAILED' && err.details?.invoiceUrl) {
+      errorBox.append(' ', Object.assign(document.createElement('a'), { href: err.details.invoiceUrl, textContent: 'Pay the invoice' }));
+    }
+    button.disabled = false;
+  }
 }
 
 async function subscribe(price, button) {
@@ -63,32 +122,40 @@ async function subscribe(price, button) {
     });
   } catch (err) {
     failed(err);
-    if (err.code === 'BAD_REQUEST' && /already subscribed/i.test(err.message)) {
-      errorBox.textContent = 'You already have a plan: manage it on your ';
-      errorBox.append(Object.assign(document.createElement('a'), { href: '/account.html', textContent: 'account page' }), '.');
+    // Subscribed in another tab since this page loaded: switch plans here instead.
+    if (err.code === 'ALREADY_SUBSCRIBED') {
+      errorBox.textContent = 'You already have a plan: reload this page to switch plans.';
     }
     button.disabled = false;
     button.textContent = 'Subscribe';
   }
 }
 
-// Signed in: say who, and mark the plan they have.
+// Signed in: say who, mark the plan they have, and offer the others as switches.
 const token = getToken();
 if (token) {
   const who = document.querySelector('#who');
   who.textContent = `Signed in as ${claims(token)?.sub ?? 'unknown'}.`;
   who.hidden = false;
-  Promise.all([billing.getSubscription(), catalogue]).then(([s]) => {
-    if (!s.hasAccess || !s.subscription) return;
-    who.textContent += ` Your plan: ${s.subscription.plan} (${s.state}).`;
-    const card = s.plan && plansBox.querySelector(`[data-plan="${CSS.escape(s.plan.key)}"]`);
-    if (card) {
-      card.classList.add('current');
-      const button = card.querySelector('button');
-      button.textContent = 'Current plan';
-      button.disabled = true;
-    }
-  }, failed);
+  markCurrent().catch(failed);
+}
+
+async function markCurrent() {
+  const [s] = await Promise.all([billing.getSubscription(), catalogue]);
+  const who = document.querySelector('#who');
+  who.textContent = `Signed in as ${claims(getToken())?.sub ?? 'unknown'}.`;
+  if (!s.hasAccess || !s.subscription) return;
+  const pending = s.subscription.pendingChange;
+  who.textContent += ` Your plan: ${s.subscription.plan} (${s.state})${pending ? `, changing to ${pending.plan} on ${day(pending.effectiveAt)}` : ''}.`;
+  // A plan that is ending or unpaid is settled on the account page, not switched here.
+  current = s.state === 'active' || s.state === 'trialing' ? s : null;
+  for (const card of plansBox.querySelectorAll('.plan')) {
+    const mine = card.dataset.plan === s.plan?.key;
+    card.classList.toggle('current', mine);
+    const button = card.querySelector('button');
+    button.disabled = mine || !current;
+    button.textContent = mine ? 'Current plan' : current ? `Switch to ${card.querySelector('h2').textContent}` : 'Subscribe';
+  }
 }
 
 function failed(err) {

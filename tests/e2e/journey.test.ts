@@ -204,6 +204,72 @@ describe('the billing loop in a browser', () => {
     expect(pageErrors).toEqual([]);
   }, 60_000);
 
+  it('switches plans: subscribes to Basic, previews and confirms an upgrade to Pro, schedules a downgrade and calls it off', async () => {
+    const site = stack!.site;
+    const tab = await browser!.context.newPage();
+    tab.on('pageerror', (err) => pageErrors.push(`${tab.url()}: ${err.message}`));
+    await tab.goto(`${site}/account.html#token=${await signDevToken({ sub: `e2e_switch_${Date.now().toString(36)}` })}`);
+    await tab.waitForSelector('#state[data-state="none"]');
+    await tab.click('#choose');
+    await tab.locator('.plan[data-plan="basic"] button').click();
+    await tab.waitForSelector('#page:not([hidden])');
+    await tab.click('#pay');
+    await tab.waitForSelector('#state[data-state="active"]');
+    await expect(tab.locator('#plan').innerText()).resolves.toBe('Basic');
+
+    // The pricing page offers the other plan as a switch, with Stripe's preview first.
+    await tab.goto(`${site}/pricing.html`);
+    const pro = tab.locator('.plan[data-plan="pro"]');
+    await expect.poll(() => pro.locator('button').first().innerText()).toBe('Switch to Pro');
+    await expect(tab.locator('.plan[data-plan="basic"] button').innerText()).resolves.toBe('Current plan');
+    await pro.locator('button').first().click();
+    const upgrade = pro.locator('.confirm');
+    await upgrade.waitFor();
+    // Right after subscribing: almost all of the month's $20 difference, by the second.
+    const charge = /Switch to Pro now: (\$\d+\.\d\d) today for the rest of this period \(your unused time on Basic is credited\)\. Then \$29\.00 on \w{3} \d{1,2}, \d{4}\./.exec(await upgrade.locator('p').innerText());
+    expect(charge, await upgrade.locator('p').innerText()).not.toBeNull();
+    expect(Number(charge![1]!.slice(1))).toBeGreaterThan(19);
+    expect(Number(charge![1]!.slice(1))).toBeLessThanOrEqual(20);
+    await expect(upgrade.locator('button.primary').innerText()).resolves.toBe(`Pay ${charge![1]} and switch`);
+    await tab.screenshot({ path: join(OUT, '13-switch-preview.png'), fullPage: true });
+    await upgrade.locator('button.primary').click();
+    await expect.poll(() => tab.locator('#notice').innerText()).toBe('You are now on Pro.');
+
+    // Back to Basic: at the period's end, nothing to pay now.
+    const basic = tab.locator('.plan[data-plan="basic"]');
+    await expect.poll(() => basic.locator('button').first().innerText()).toBe('Switch to Basic');
+    await basic.locator('button').first().click();
+    const downgrade = basic.locator('.confirm');
+    await downgrade.waitFor();
+    const when = /on (\w{3} \d{1,2}, \d{4}): nothing to pay now/.exec(await downgrade.locator('p').innerText())?.[1];
+    expect(when, await downgrade.locator('p').innerText()).toBeDefined();
+    await expect(downgrade.locator('p').innerText()).resolves.toBe(`Switch to Basic at the end of this period, on ${when}: nothing to pay now, and Pro stays until then. Then $9.00 on ${when}.`);
+    await downgrade.locator('button.primary').click();
+    await expect.poll(() => tab.locator('#notice').innerText()).toBe(`Your plan changes to Basic on ${when}.`);
+    await tab.screenshot({ path: join(OUT, '14-switch-scheduled.png'), fullPage: true });
+
+    // The account page shows the pending change (once Stripe's events are in) and calls it off.
+    await tab.goto(`${site}/account.html`);
+    await expect.poll(async () => {
+      await tab.reload();
+      await tab.waitForSelector('#state[data-state="active"]');
+      return tab.locator('#pending').isVisible();
+    }).toBe(true);
+    await expect(tab.locator('#plan').innerText()).resolves.toBe('Pro');
+    await expect(tab.locator('#pending span').innerText()).resolves.toBe(`Your plan changes to Basic on ${when}.`);
+    await tab.screenshot({ path: join(OUT, '15-account-pending.png'), fullPage: true });
+    await tab.click('#keep-plan');
+    await expect.poll(() => tab.locator('#notice').innerText()).toBe('Your plan stays as it is: the scheduled change is canceled.');
+    await expect.poll(async () => {
+      await tab.reload();
+      await tab.waitForSelector('#state[data-state="active"]');
+      return tab.locator('#pending').isVisible();
+    }).toBe(false);
+    await expect(tab.locator('#plan').innerText()).resolves.toBe('Pro');
+    await tab.close();
+    expect(pageErrors).toEqual([]);
+  }, 90_000);
+
   it('after sign-in, ?next= never leaves the site', async () => {
     const token = await signDevToken({ sub: `e2e_next_${Date.now().toString(36)}` });
     for (const next of ['/\\evil.example', '/\\/evil.example', '//evil.example', '/\t/evil.example', 'https://evil.example/']) {
