@@ -10,7 +10,7 @@ import { requireBillingManager } from '../shared/auth.ts';
 import { readJson } from '../shared/body.ts';
 import { defineEndpoint } from '../shared/endpoint.ts';
 import { badRequest } from '../shared/errors.ts';
-import { flowData, noSubscription, PORTAL_FLOWS, portalFlow } from '../shared/portal-flow.ts';
+import { flowConfiguration, flowData, noSubscription, PORTAL_FLOWS, portalFlow } from '../shared/portal-flow.ts';
 import { safeRedirect } from '../shared/redirects.ts';
 import { apiPath } from '../shared/responses.ts';
 import { stripeClient } from '../shared/stripe.ts';
@@ -36,10 +36,12 @@ export default defineEndpoint('portal', {
       const customer = view.account?.stripe_customer_id;
       if (!customer || view.subscriptions.length === 0) throw flow ? noSubscription(checkoutPath) : badRequest('No active subscription');
       const stripe = stripeClient(cfg);
+      const [flow_data, configuration] = flow ? await Promise.all([flowData(stripe, flow, returnUrl), flowConfiguration(stripe, cfg)]) : [];
       const session = await stripe.billingPortal.sessions.create({
         customer,
         return_url: returnUrl,
-        ...(flow ? { flow_data: await flowData(stripe, flow, returnUrl) } : {}),
+        ...(flow_data ? { flow_data } : {}),
+        ...(configuration ? { configuration } : {}),
       });
       return { url: session.url };
     },

@@ -55,6 +55,31 @@ export function portalFlow(cfg: Config, access: Access, body: PortalParams, chec
   }
 }
 
+/** The metadata mark of the portal configuration `npm run plans -- push` keeps (scripts/plans/sync.ts). */
+const OURS = 'billing-functions';
+const TTL_MS = 60_000;
+const configurations = new WeakMap<Config, { id: string | null; until: number }>();
+
+/**
+ * The portal configuration a flow runs in: the one `npm run plans -- push` keeps (it enables
+ * the three tasks and lists the catalogue's prices, which Stripe requires of a change), else
+ * none (the account's default one). A configuration made through the API is never the
+ * default, so it must be named. Looked up once a minute per warm instance.
+ */
+export async function flowConfiguration(stripe: Stripe, cfg: Config): Promise<string | null> {
+  const hit = configurations.get(cfg);
+  if (hit && hit.until > Date.now()) return hit.id;
+  let id: string | null = null;
+  for await (const c of stripe.billingPortal.configurations.list({ active: true, limit: 100 })) {
+    if (c.metadata?.['catalogue'] === OURS) {
+      id = c.id;
+      break;
+    }
+  }
+  configurations.set(cfg, { id, until: Date.now() + TTL_MS });
+  return id;
+}
+
 /** The flow as Stripe's `flow_data`, back to `returnUrl` once done. */
 export async function flowData(stripe: Stripe, plan: FlowPlan, returnUrl: string): Promise<Stripe.BillingPortal.SessionCreateParams.FlowData> {
   const after_completion = { type: 'redirect' as const, redirect: { return_url: returnUrl } };

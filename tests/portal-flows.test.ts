@@ -7,7 +7,11 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BillingError, createBillingClient } from '../client/billing-client.ts';
+import { serve } from '../dev/serve.ts';
 import portal from '../functions/portal.ts';
+import { syncCatalogue } from '../scripts/plans/sync.ts';
+import { config } from '../shared/config.ts';
 import subscription from '../functions/subscription.ts';
 import { launchBrowser } from './e2e/browser.ts';
 import { call, tokenFor, uid, type Stack } from './helpers/stack.ts';
@@ -222,6 +226,44 @@ describe('POST portal with flow: the deep link and its page', () => {
     });
     expect(s.double.state.subscriptions.get(sub)!.items.data[0]!.price.id).toBe('price_pro_monthly');
     await page.close();
+  });
+
+  it('the browser client: createPortal and redirectToPortal take the flow, the old calls work unchanged', async () => {
+    const { token, sub } = await checkedOut(s);
+    const app = await serve({ '/api/billing/portal': portal });
+    try {
+      const billing = createBillingClient({ baseUrl: `${app.url}/api/billing`, getToken: () => token });
+      expect(sessionOf((await billing.createPortal()).url).flow).toBeNull();
+      expect(sessionOf((await billing.createPortal({ returnUrl: '/account' })).url)).toMatchObject({ flow: null, return_url: `${SITE}/account` });
+      const cancel = await billing.createPortal({ flow: 'subscription_cancel', returnUrl: '/account' });
+      expect(sessionOf(cancel.url).flow).toMatchObject({ type: 'subscription_cancel', subscription_cancel: { subscription: sub } });
+      const assigned: string[] = [];
+      await billing.redirectToPortal({ flow: 'subscription_update_confirm', priceId: 'pro', quantity: 1 }, { assign: (url: string) => assigned.push(url) });
+      expect(sessionOf(assigned[0]!).flow).toMatchObject({ type: 'subscription_update_confirm', subscription_update_confirm: { items: [{ price: 'price_pro_monthly', quantity: 1 }] } });
+      const bad = await billing.createPortal({ flow: 'subscription_pause' as never }).then(() => null, (e: unknown) => e);
+      expect(bad).toBeInstanceOf(BillingError);
+      expect(bad).toMatchObject({ code: 'BAD_REQUEST', status: 400 });
+      await expect(billing.createPortal({ flow: 'subscription_update_confirm', quantity: '2' as never })).rejects.toThrow(/quantity must be a number/);
+    } finally {
+      await app.close();
+    }
+  });
+
+  // Last: the portal configurations made here apply to every later session of the double.
+  it('a flow runs in the portal configuration npm run plans -- push keeps, not the account\'s default one', async () => {
+    // The account's default configuration (the Dashboard's) offers no plan changes.
+    const dashboard = await s.stripe.billingPortal.configurations.create({ features: { subscription_update: { enabled: false } } });
+    expect(dashboard.is_default).toBe(true);
+    await syncCatalogue(s.stripe, config().catalogue, true);
+    stack.setEnv({}); // a new instance: it looks the configuration up afresh
+    const { token } = await checkedOut(s);
+    const res = await call(portal, 'POST', '/api/stripe/portal', { token, body: { flow: 'subscription_update_confirm', priceId: 'pro_monthly' } });
+    expect(res.status, res.text).toBe(200);
+    const ours = (await s.stripe.billingPortal.configurations.list()).data.find((c) => c.metadata?.['catalogue'] === 'billing-functions')!;
+    expect(sessionOf(res.body.url).configuration).toBe(ours.id);
+    // Without a flow, the portal opens as before, in the default configuration.
+    const plain = await call(portal, 'POST', '/api/stripe/portal', { token });
+    expect(sessionOf(plain.body.url).configuration).toBe(dashboard.id);
   });
 
   it('the page shows no script errors', () => {
