@@ -3,7 +3,8 @@
  * (real Requests, over HTTP by default), then reports them to the Stripe double, against
  * an embedded Postgres with the migrations applied. Prints records/s beside a baseline
  * measured in the same run (the same rows inserted by one SQL statement), and the Stripe
- * calls made beside customers x windows.
+ * calls made beside customers x windows. The double enforces Stripe's live-mode rate limits and
+ * the reporter is paced as for a live key: the most meter events in one second is printed.
  *
  *   npx tsx scripts/bench-usage.ts [--records 200000] [--customers 200] [--hours 6]
  *                                  [--concurrency 4] [--direct]
@@ -19,6 +20,7 @@ import usage from '../functions/usage.ts';
 import { config, resetConfig } from '../shared/config.ts';
 import { createLogger } from '../shared/log.ts';
 import { getStore } from '../shared/store/index.ts';
+import { METER_EVENT_PACE } from '../shared/usage/meter-events.ts';
 import { runUsageReport } from '../shared/usage/run.ts';
 import { serve } from '../dev/serve.ts';
 import { freePort, pool } from './bench/util.ts';
@@ -44,7 +46,7 @@ const GOAL_RECORDS_PER_S = 5000;
 const rate = (n: number, ms: number) => Math.round((n / ms) * 1000);
 const dir = mkdtempSync(join(tmpdir(), 'bench-usage-pg-'));
 const pg = await startLocalPostgres({ dir, port: await freePort(), persistent: false });
-const double = await startStripeDouble({ port: 0 });
+const double = await startStripeDouble({ port: 0, rateLimits: 'live' });
 let app: Awaited<ReturnType<typeof serve>> | undefined;
 try {
   await pg.createDatabase('bench');
@@ -110,9 +112,14 @@ try {
   // Report to the double.
   const callsBefore = double.requestLog.length;
   t = performance.now();
-  const result = await runUsageReport(cfg, createLogger({ function: 'bench' }), { timeBudgetMs: Infinity, maxBatchesPerClaim: 500 });
+  const result = await runUsageReport(cfg, createLogger({ function: 'bench' }), {
+    timeBudgetMs: Infinity,
+    maxBatchesPerClaim: 500,
+    maxCallsPerSecond: METER_EVENT_PACE.live,
+  });
   const reportMs = performance.now() - t;
   const meterPosts = double.requestLog.slice(callsBefore).filter((e) => e.path === '/v1/billing/meter_events').length;
+  const limits = double.rateLimits.stats();
   const atStripe = double.state.meterEvents.reduce((s, e) => s + Number(e.payload.value ?? 0), 0);
   await sql.end();
   await store.close();
@@ -126,6 +133,7 @@ try {
   console.log(`  ratio     ingest / baseline = ${(ingestRate / baselineRate).toFixed(2)}`);
   console.log(`  report    ${result.reported} meter events in ${(reportMs / 1000).toFixed(2)} s, stopped: ${result.stopped}`);
   console.log(`  Stripe    ${meterPosts} meter event calls; customers x windows = ${cells}: ${ok(meterPosts <= cells)}`);
+  console.log(`  rate      at most ${limits.peak.meterEvents} meter events in one second (Stripe's live limit ${double.rateLimits.limits?.meterEvents}, paced at ${METER_EVENT_PACE.live}); ${limits.refused} refused (429): ${ok(limits.refused === 0)}`);
   console.log(`  totals    Stripe holds ${atStripe}, recorded ${expectedTotal}: ${ok(atStripe === expectedTotal)}`);
 } finally {
   await app?.close();

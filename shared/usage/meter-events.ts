@@ -11,6 +11,8 @@
  * - payload values are strings; the value must be a whole number.
  * - 429 (1,000 calls/s in live mode, the basic 25/s in test mode, one concurrent call per
  *   customer per meter) and 5xx are to be retried with exponential backoff and jitter.
+ *   stripe-node does not retry a rate-limit 429 (no `Stripe-Should-Retry: true`), so we do;
+ *   the reporter also paces itself below the limit (meterEventPace).
  */
 import type { Stripe } from '../stripe.ts';
 import type { UsageBatch } from '../store/types.ts';
@@ -18,6 +20,17 @@ import type { UsageBatch } from '../store/types.ts';
 /** Stripe accepts meter events up to 35 calendar days old and 5 minutes ahead (clock drift). */
 export const MAX_AGE_SECONDS = 35 * 86_400;
 export const MAX_AHEAD_SECONDS = 5 * 60;
+
+/**
+ * Calls per second the reporter allows itself: 80 % of Stripe's meter event limit for the
+ * key's mode (live: 1,000/s of its own; test: the basic 25 writes/s, shared with every other
+ * write), leaving room for Stripe's one-second windows not being ours and for other callers.
+ */
+export const METER_EVENT_PACE = { live: 800, test: 20 } as const;
+
+export function meterEventPace(secretKey: string): number {
+  return /^(sk|rk)_live_/.test(secretKey) ? METER_EVENT_PACE.live : METER_EVENT_PACE.test;
+}
 
 export type SendOutcome =
   | { kind: 'accepted' }
@@ -38,6 +51,8 @@ export interface SendOptions {
   retryBaseMs: number;
   /** Counts every HTTP call made. */
   onCall?: () => void;
+  /** Awaited before every call (the run's pacer). */
+  pace?: () => Promise<void>;
 }
 
 interface StripeErrorLike {
@@ -88,6 +103,7 @@ export async function sendBatch(stripe: Stripe, batch: UsageBatch, opts: SendOpt
   const params = meterEventParams(batch, opts.eventName);
   for (let attempt = 0; ; attempt++) {
     try {
+      await opts.pace?.();
       opts.onCall?.();
       // Our own retries (below) cover 429 too, which the SDK does not retry.
       await stripe.billing.meterEvents.create(params, { maxNetworkRetries: 0 });

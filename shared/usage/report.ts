@@ -29,6 +29,8 @@ export interface ReportOptions {
   maxReleaseBackoffSeconds: number;
   /** Consecutive transient failures after which the run stops (Stripe is down). */
   breakerThreshold: number;
+  /** Meter event calls per second, all customers together, kept under Stripe's limit (meterEventPace). */
+  maxCallsPerSecond: number;
 }
 
 export const DEFAULT_REPORT_OPTIONS = {
@@ -72,6 +74,26 @@ interface Run {
   deadline: number;
   result: ReportResult;
   consecutiveFailures: number;
+  pace: () => Promise<void>;
+}
+
+/**
+ * Lets calls go at least 1/perSecond s apart, whichever customer makes them: each waits for
+ * the one before and is timed from when that one actually went (a late timer never bunches
+ * calls), so no second holds more than perSecond of them.
+ */
+export function pacer(perSecond: number): () => Promise<void> {
+  const gapMs = 1000 / perSecond;
+  let lastAt = -Infinity;
+  let queue = Promise.resolve();
+  return () => {
+    queue = queue.then(async () => {
+      const wait = lastAt + gapMs - performance.now();
+      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+      lastAt = performance.now();
+    });
+    return queue;
+  };
 }
 
 /** A claimed batch and the local time its lease runs out (a little early, to be safe). */
@@ -106,6 +128,7 @@ async function reportCustomer(run: Run, batches: Leased[], token: string): Promi
       attempts: opts.attempts,
       retryBaseMs: opts.retryBaseMs,
       onCall: () => void result.stripeCalls++,
+      pace: run.pace,
     });
     if (outcome.kind === 'accepted' || outcome.kind === 'duplicate') {
       run.consecutiveFailures = 0;
@@ -157,7 +180,14 @@ async function pool<T>(items: T[], size: number, work: (item: T) => Promise<void
 
 export async function reportUsage(deps: { store: Store; stripe: Stripe; log: Logger }, options: ReportOptions): Promise<ReportResult> {
   const result = emptyResult();
-  const run: Run = { ...deps, opts: options, deadline: Date.now() + options.timeBudgetMs, result, consecutiveFailures: 0 };
+  const run: Run = {
+    ...deps,
+    opts: options,
+    deadline: Date.now() + options.timeBudgetMs,
+    result,
+    consecutiveFailures: 0,
+    pace: pacer(options.maxCallsPerSecond),
+  };
   for (;;) {
     if (halted(run)) {
       if (result.stopped === 'done') result.stopped = 'time_budget';
