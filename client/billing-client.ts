@@ -376,6 +376,12 @@ export interface BillingClient {
   check(feature: string, amount?: number): Promise<UsageCheck>;
   createCheckout(params?: CheckoutParams): Promise<CheckoutSession>;
   createPortal(params?: PortalParams): Promise<PortalSession>;
+  /**
+   * Changes the plan, price or seats (POST subscription); with `preview: true`, answers what
+   * it would do and charge and changes nothing. A declined payment is a BillingError
+   * PAYMENT_FAILED (the plan is unchanged; `details.invoiceUrl` lets the customer pay).
+   */
+  changePlan(params: PlanChangeParams): Promise<PlanChange>;
   /** createCheckout, then sends the browser to the Checkout page. */
   redirectToCheckout(params?: CheckoutParams, location?: LocationLike): Promise<void>;
   /** createPortal, then sends the browser to the billing portal. */
@@ -552,6 +558,8 @@ export function createBillingClient(opts?: BillingClientOptions): BillingClient 
   const CHECKOUT = ['priceId', 'successUrl', 'cancelUrl'] as const;
   const PORTAL = ['returnUrl', 'flow', 'priceId', 'quantity'] as const;
   const PORTAL_TYPES = { quantity: 'number' } as const;
+  const CHANGE = ['priceId', 'quantity', 'preview', 'prorationDate'] as const;
+  const CHANGE_TYPES = { quantity: 'number', preview: 'boolean', prorationDate: 'number' } as const;
   // Async, so a misuse rejects the promise like every other failure instead of throwing synchronously.
   const noArgs = (where: string, args: unknown[]) => {
     if (args.some((a) => a !== undefined)) throw misuse(`${where} takes no arguments (the account is the signed-in user's)`);
@@ -568,6 +576,7 @@ export function createBillingClient(opts?: BillingClientOptions): BillingClient 
     },
     createCheckout: async (params?: CheckoutParams) => call<CheckoutSession>('POST', 'checkout', checkParams('createCheckout', params, CHECKOUT)),
     createPortal: async (params?: PortalParams) => call<PortalSession>('POST', 'portal', checkParams('createPortal', params, PORTAL, PORTAL_TYPES)),
+    changePlan: async (params: PlanChangeParams) => call<PlanChange>('POST', 'subscription', checkParams('changePlan', params, CHANGE, CHANGE_TYPES)),
     async redirectToCheckout(params, location) {
       const loc = locationOrFail('redirectToCheckout', location);
       loc.assign((await call<CheckoutSession>('POST', 'checkout', checkParams('redirectToCheckout', params, CHECKOUT))).url);
