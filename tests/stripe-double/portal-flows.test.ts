@@ -2,6 +2,7 @@
 import type Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { StripeDouble } from '../../dev/stripe-double/index.ts';
+import { launchBrowser } from '../e2e/browser.ts';
 import { setup, stripeError, subscribe } from './helpers.ts';
 
 let double: StripeDouble;
@@ -108,4 +109,38 @@ describe('billing portal sessions with flow_data', () => {
     });
     expect(seats.configuration).toBe(config.id);
   });
+
+  it('its page: a hosted confirmation shows the custom message; portal_homepage goes on to the portal; mode immediately cancels now', async () => {
+    const browser = await launchBrowser();
+    try {
+      const page = await browser.context.newPage();
+      const { subscription: sub } = await subscribe(double, stripe);
+      const customer = sub.customer as string;
+
+      // The configuration made in the previous test is the default: it may cancel immediately.
+      const config = (await stripe.billingPortal.configurations.list({ is_default: true })).data[0]!;
+      await stripe.billingPortal.configurations.update(config.id, { features: { subscription_cancel: { enabled: true, mode: 'immediately' } } });
+      const cancel = await stripe.billingPortal.sessions.create({
+        customer,
+        flow_data: { type: 'subscription_cancel', subscription_cancel: { subscription: sub.id }, after_completion: { type: 'hosted_confirmation', hosted_confirmation: { custom_message: 'Sorry to see you go.' } } },
+      });
+      await page.goto(cancel.url);
+      await page.waitForSelector('#flow:not([hidden])');
+      expect(await page.locator('#flow-text').innerText()).toBe('Your plan ends now.');
+      await page.click('#flow-confirm');
+      await expect.poll(() => page.locator('#notice').innerText()).toBe('Sorry to see you go.');
+      expect(await page.locator('#flow').isHidden()).toBe(true);
+      expect(double.state.subscriptions.get(sub.id)?.status).toBe('canceled');
+
+      await stripe.billingPortal.configurations.update(config.id, { features: { payment_method_update: { enabled: true } } });
+      const pay = await stripe.billingPortal.sessions.create({ customer, flow_data: { type: 'payment_method_update' } });
+      await page.goto(pay.url);
+      await page.waitForSelector('#flow:not([hidden])');
+      await page.click('#flow-confirm');
+      await page.waitForSelector('#page:not([hidden]) .plan');
+      expect(await page.locator('#notice').innerText()).toBe('Your payment method has been updated.');
+    } finally {
+      await browser.close();
+    }
+  }, 60_000);
 });
