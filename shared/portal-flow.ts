@@ -6,6 +6,7 @@
  */
 import type { PortalFlow, PortalParams } from '../client/billing-client.ts';
 import type { Access } from './access.ts';
+import { priceByLookupKey } from './catalogue.ts';
 import type { Config } from './config.ts';
 import { ApiError, badRequest } from './errors.ts';
 import { catalogued, changeTarget, seatsFor, type ChangeTarget } from './plan-change/target.ts';
@@ -50,7 +51,12 @@ export function portalFlow(cfg: Config, access: Access, body: PortalParams, chec
     case 'subscription_update_confirm': {
       if (body.priceId === undefined && body.quantity === undefined) throw badRequest('flow subscription_update_confirm needs priceId (GET plans), quantity or both');
       // The same rules as POST subscription: a live subscription, not past due, not ending.
-      return { type: flow, target: changeTarget(cfg, access, body, checkoutPath) };
+      const target = changeTarget(cfg, access, body, checkoutPath);
+      // Seats asked of a plan the catalogue names: judged now (a Stripe price id only once resolved).
+      const name = body.priceId;
+      const plan = name === undefined ? null : (cfg.catalogue.plans.find((p) => p.key === name) ?? priceByLookupKey(cfg.catalogue, name)?.plan);
+      if (plan && body.quantity !== undefined) seatsFor(plan, body.quantity, { productId: null, quantity: body.quantity });
+      return { type: flow, target };
     }
   }
 }

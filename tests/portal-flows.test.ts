@@ -119,6 +119,8 @@ describe('POST portal with flow: bad input, decided before any Stripe call', () 
       expect(price).toMatchObject({ status: 400, body: { error: 'Unknown price', code: 'BAD_REQUEST' } });
       const seats = await call(portal, 'POST', '/api/stripe/portal', { token, body: { flow: 'subscription_update_confirm', priceId: 'pro_monthly', quantity: 0 } });
       expect(seats.status).toBe(400);
+      const perSeat = await call(portal, 'POST', '/api/stripe/portal', { token, body: { flow: 'subscription_update_confirm', priceId: 'pro', quantity: 3 } });
+      expect(perSeat).toMatchObject({ status: 400, body: { error: 'Plan pro is not sold per seat: quantity must be 1' } });
     });
   });
 
