@@ -26,6 +26,15 @@ export function accountOfCustomer(customer: string | Stripe.Customer | Stripe.De
 type PendingChange = Pick<SubscriptionSnapshot, 'pending_price_id' | 'pending_product_id' | 'pending_quantity' | 'pending_effective_at'>;
 const NO_PENDING_CHANGE: PendingChange = { pending_price_id: null, pending_product_id: null, pending_quantity: null, pending_effective_at: null };
 
+/** The next phase of the subscription's schedule (expanded), while the schedule runs: what it will change, and when. */
+export function nextPhaseOf(sub: Stripe.Subscription): { schedule: Stripe.SubscriptionSchedule; price: Stripe.SubscriptionSchedule.Phase.Item['price']; quantity: number; startsAt: number } | null {
+  const schedule = typeof sub.schedule === 'object' ? sub.schedule : null;
+  const current = schedule?.status === 'active' ? schedule.current_phase : null;
+  const next = current && schedule?.phases.find((phase) => phase.start_date >= current.end_date);
+  const item = next?.items[0];
+  return schedule && next && item ? { schedule, price: item.price, quantity: item.quantity ?? 1, startsAt: next.start_date } : null;
+}
+
 /**
  * What the subscription's schedule will change when its next phase starts (a downgrade
  * waiting for the period's end, ours or the portal's). Needs `schedule.phases.items.price`
@@ -33,20 +42,15 @@ const NO_PENDING_CHANGE: PendingChange = { pending_price_id: null, pending_produ
  * changes nothing, and a released or ended schedule nothing either.
  */
 function pendingChangeOf(sub: Stripe.Subscription): PendingChange {
-  const schedule = typeof sub.schedule === 'object' ? sub.schedule : null;
-  const current = schedule?.status === 'active' ? schedule.current_phase : null;
-  const next = current && schedule?.phases.find((phase) => phase.start_date >= current.end_date);
-  const item = next?.items[0];
-  if (!next || !item) return NO_PENDING_CHANGE;
-  const price = item.price;
-  const quantity = item.quantity ?? 1;
+  const next = nextPhaseOf(sub);
   const now = sub.items.data[0];
-  if (idOf(price) === now?.price.id && quantity === (now?.quantity ?? 1)) return NO_PENDING_CHANGE;
+  if (!next || (idOf(next.price) === now?.price.id && next.quantity === (now?.quantity ?? 1))) return NO_PENDING_CHANGE;
+  const price = next.price;
   return {
     pending_price_id: idOf(price),
     pending_product_id: typeof price === 'object' && !price.deleted ? idOf(price.product) : null,
-    pending_quantity: quantity,
-    pending_effective_at: iso(next.start_date),
+    pending_quantity: next.quantity,
+    pending_effective_at: iso(next.startsAt),
   };
 }
 

@@ -13,7 +13,7 @@ import { planOfProduct, type Catalogue, type Interval } from '../catalogue.ts';
 import type { Config } from '../config.ts';
 import { ApiError } from '../errors.ts';
 import { idempotencyKey, stripeClient, type Stripe } from '../stripe.ts';
-import { idOf } from '../subscription-snapshot.ts';
+import { idOf, nextPhaseOf } from '../subscription-snapshot.ts';
 import { classify, takesEffect, type ChangeKind, type Terms } from './policy.ts';
 import { catalogued, prorationMoment, seatsFor, type ChangeTarget } from './target.ts';
 
@@ -24,15 +24,6 @@ function planItem(sub: Stripe.Subscription): Stripe.SubscriptionItem {
   const item = sub.items.data.find((i) => i.price.recurring?.usage_type !== 'metered');
   if (!item) throw new ApiError('CONFLICT', 'The subscription has no plan price to change');
   return item;
-}
-
-/** What the schedule will change at its next phase, if anything. */
-function scheduledPhase(sub: Stripe.Subscription): { schedule: Stripe.SubscriptionSchedule; priceId: string; quantity: number } | null {
-  const schedule = typeof sub.schedule === 'object' ? sub.schedule : null;
-  const current = schedule?.status === 'active' ? schedule.current_phase : null;
-  const next = current && schedule?.phases.find((p) => p.start_date >= current.end_date);
-  const item = next?.items[0];
-  return schedule && item ? { schedule, priceId: idOf(item.price)!, quantity: item.quantity ?? 1 } : null;
 }
 
 const INTERVALS: readonly Interval[] = ['day', 'week', 'month', 'year'];
@@ -85,7 +76,7 @@ export async function changePlan({ cfg, accountId, target, preview }: ChangeCall
   const toTerms: Terms = { priceId: to.id, unitAmount: to.price.unitAmount, interval: to.price.interval, intervalCount: to.price.intervalCount, quantity, rank: rank(to.plan.product) };
   const kind: ChangeKind = classify(cfg.catalogue.changes, fromTerms, toTerms);
   const when = takesEffect(cfg.catalogue.changes, kind);
-  const pending = scheduledPhase(sub);
+  const pending = nextPhaseOf(sub);
 
   const answer = (status: PlanChange['status'], extra: Partial<PlanChange> = {}): PlanChange => ({
     status,
@@ -122,10 +113,9 @@ export async function changePlan({ cfg, accountId, target, preview }: ChangeCall
 
   if (when === 'period_end') {
     if (preview) return answer('preview', { nextInvoice: await nextInvoice(to.id, quantity) });
-    if (pending && pending.priceId === to.id && pending.quantity === quantity) return answer('scheduled');
+    if (pending && idOf(pending.price) === to.id && pending.quantity === quantity) return answer('scheduled');
     // A second downgrade replaces the pending one: the same schedule, its next phase rewritten.
-    const schedule = pending?.schedule
-      ?? (typeof sub.schedule === 'object' && sub.schedule?.status === 'active' ? sub.schedule : null)
+    const schedule = (typeof sub.schedule === 'object' && sub.schedule?.status === 'active' ? sub.schedule : null)
       ?? (await stripe.subscriptionSchedules.create({ from_subscription: sub.id }, { idempotencyKey: key('schedule', period.start) }));
     await stripe.subscriptionSchedules.update(schedule.id, {
       end_behavior: 'release',
