@@ -48,7 +48,7 @@ describe('GET plans', () => {
       expect(flat.status).toBe(200);
       expect(flat.body.meteredFeature).toBe('events');
       expect(flat.body.plans).toEqual([
-        { key: 'free', name: 'Free', description: '', prices: [], features: { api: false }, limits: { events: { limit: 100, hard: true } }, trial: null },
+        { key: 'free', name: 'Free', description: '', prices: [], features: { api: false }, limits: { events: { limit: 100, hard: true } }, trial: null, seats: null },
         {
           key: 'team',
           name: 'Team',
@@ -60,6 +60,7 @@ describe('GET plans', () => {
           features: { api: true },
           limits: { events: { limit: 50_000, hard: false }, exports: { limit: 20, hard: true } },
           trial: { days: 14, card: 'if_required' },
+          seats: null,
         },
       ]);
       // The Stripe product id is ours to know, not the page's.
@@ -127,6 +128,11 @@ describe('GET plans', () => {
       [{ plans: [{ ...CATALOGUE.plans[1], trial: { days: 14, card: 'never' } }] }, "plans[team].trial.card must be 'required' or 'if_required'"],
       [{ plans: [{ ...CATALOGUE.plans[1], colour: 'red' }] }, 'plans[team].colour is not a field'],
       [{ plans: [CATALOGUE.plans[0], { ...CATALOGUE.plans[0], key: 'free2', product: 'p2' }] }, 'may have one plan without prices'],
+      [{ plans: [{ ...CATALOGUE.plans[1], seats: { min: 5, max: 2 } }] }, 'plans[team].seats.max must be a whole number from min (5) to 100000'],
+      [{ plans: [{ ...CATALOGUE.plans[1], seats: { min: 0, max: 2 } }] }, 'plans[team].seats.min must be a whole number of at least 1'],
+      [{ plans: [{ ...CATALOGUE.plans[0], seats: { min: 1, max: 2 } }] }, 'seats needs a price'],
+      [{ changes: { downgrades: 'never' }, plans: [] }, "changes.downgrades must be 'period_end' or 'now'"],
+      [{ changes: { upgradeBy: 'price' }, plans: [] }, "changes.upgradeBy must be 'amount' or 'order'"],
     ];
     for (const [catalogue, problem] of cases) {
       expect(() => parseConfig({ BILLING_CATALOGUE: JSON.stringify(catalogue) }), problem).toThrow(problem);
