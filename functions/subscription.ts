@@ -12,7 +12,6 @@ import { requireBillingManager } from '../shared/auth.ts';
 import { readJson } from '../shared/body.ts';
 import { planOfAccount, planOfProduct } from '../shared/catalogue.ts';
 import { defineEndpoint } from '../shared/endpoint.ts';
-import { changePlan } from '../shared/plan-change/change.ts';
 import { withChangeLock } from '../shared/plan-change/lock.ts';
 import { changeTarget } from '../shared/plan-change/target.ts';
 import { apiPath } from '../shared/responses.ts';
@@ -85,6 +84,8 @@ export default defineEndpoint('subscription', {
       const body = await readJson(req, ChangeBody);
       const target = changeTarget(cfg, accessFor(view.subscriptions, cfg.PAST_DUE_GRACE_DAYS), body, apiPath(dialect, 'checkout'));
       const call = { cfg, accountId: principal.accountId, target, preview: body.preview === true };
+      // Loaded on the first change only: it brings the Stripe SDK, which GET, the hot path, never needs.
+      const { changePlan } = await import('../shared/plan-change/change.ts');
       // A preview changes nothing: it needs no turn.
       return call.preview ? changePlan(call) : withChangeLock(getStore(cfg), principal.accountId, () => changePlan(call));
     },
