@@ -140,7 +140,7 @@ describe.each(KINDS)('adapter, requests no web Request can carry, %s events', (k
     for (const method of ['TRACE', 'CONNECT', 'TRACK', 'trace', 'GE T', '']) {
       const flat = await invoke(handler, kind, { method, path: '/api/stripe/subscription' });
       expect(flat.status, method).toBe(405);
-      expect(flat.headers['allow']).toBe('GET, OPTIONS');
+      expect(flat.headers['allow']).toBe('GET, POST, OPTIONS');
       expect(flat.headers['access-control-allow-origin']).toBe('*');
       expect(flat.body).toMatchObject({ code: 'METHOD_NOT_ALLOWED', requestId: flat.headers['x-request-id'] });
       const envelope = await invoke(handler, kind, { method, path: '/api/billing/subscription' });
