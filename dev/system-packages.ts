@@ -1,6 +1,7 @@
 /**
  * The Debian packages the two commands need beyond Node: redis-server (rate limits, and the
- * test suite's Redis) and chromium (the browser test). Installed here when this process may
+ * test suite's Redis) and chromium (the browser test); and pgbouncer, which only
+ * `npm run bench` uses (installed when possible, never required). Installed here when this process may
  * (root, or passwordless sudo), saying what and why on one line; otherwise the caller gets
  * the one command to run. BILLING_NO_INSTALL=1 never installs (what a user without root sees).
  *
@@ -36,6 +37,10 @@ export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
 export const REDIS_SERVER: SystemPackage = { name: 'redis-server', present: () => onPath('redis-server') !== null };
 export const CHROMIUM: SystemPackage = { name: 'chromium', present: () => existsSync(CHROMIUM_PATH) };
+/** Debian installs it in /usr/sbin, which a user's PATH may lack. */
+export const pgbouncerPath = (): string | null => onPath('pgbouncer') ?? (existsSync('/usr/sbin/pgbouncer') ? '/usr/sbin/pgbouncer' : null);
+/** The transaction pooler `npm run bench` measures (as Supabase's pooler); only the bench needs it. */
+export const PGBOUNCER: SystemPackage = { name: 'pgbouncer', present: () => pgbouncerPath() !== null };
 
 /** The one command a user runs to install them. */
 export function installCommand(packages: SystemPackage[]): string {
@@ -97,4 +102,6 @@ if (process.argv[1] && path.resolve(process.argv[1]) === path.resolve(import.met
     console.error(problem);
     process.exit(1);
   }
+  // Not required: without it `npm run bench` skips its pooler configuration, saying why.
+  ensurePackages([PGBOUNCER], 'for the benchmark of a transaction pooler (npm run bench)');
 }

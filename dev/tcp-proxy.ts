@@ -6,6 +6,7 @@
  *   const proxy = await startTcpProxy({ target: { host: '127.0.0.1', port: 5432 } });
  *   process.env.DATABASE_URL = proxy.rewriteUrl(databaseUrl);   // same URL, via the proxy
  *   proxy.setDelay(2000);               // every client->server chunk held 2 s
+ *   startTcpProxy({ target, handshake: true })   // and a new connection's TCP handshake costs one delay too
  *   proxy.setDown(true);                // reset every connection, open and new (ECONNRESET)
  *   proxy.setDown(true, 'refuse');      // stop listening (ECONNREFUSED)
  *   proxy.setDown(true, 'blackhole');   // accept, then never answer (timeouts)
@@ -106,7 +107,17 @@ interface Armed {
   resolve: (r: DropResult) => void;
 }
 
-export async function startTcpProxy(opts: { target: { host?: string; port: number }; host?: string; port?: number }): Promise<TcpProxy> {
+export async function startTcpProxy(opts: {
+  target: { host?: string; port: number };
+  host?: string;
+  port?: number;
+  /**
+   * The TCP handshake costs one delay as well (a round trip over a real network): nothing a
+   * client sends on a new connection leaves before one delay after it connected, then it is
+   * held the delay like any chunk. On loopback the kernel completes the handshake at once.
+   */
+  handshake?: boolean;
+}): Promise<TcpProxy> {
   const host = opts.host ?? '127.0.0.1';
   const targetHost = opts.target.host ?? '127.0.0.1';
   let delay = 0;
@@ -210,6 +221,8 @@ export async function startTcpProxy(opts: { target: { host?: string; port: numbe
     client.on('end', () => upstream.end());
     upstream.on('end', () => client.end());
 
+    // With `handshake`: the client's first bytes could not have left before the SYN-ACK came back.
+    const openAt = opts.handshake ? performance.now() + delay : 0;
     const queue: Array<{ at: number; data: Buffer }> = [];
     let timer: NodeJS.Timeout | undefined;
     const writeUp = (b: Buffer) => upstream.write(b);
@@ -226,13 +239,15 @@ export async function startTcpProxy(opts: { target: { host?: string; port: numbe
     client.on('close', () => timer && clearTimeout(timer));
     client.on('data', (data: Buffer) => {
       if (pair.cut || down === 'blackhole') return; // blackhole: lost on the way
-      if (delay <= 0 && queue.length === 0) {
+      const now = performance.now();
+      if (delay <= 0 && queue.length === 0 && now >= openAt) {
         pass(pair, 'up', data, writeUp);
         return;
       }
-      // Each chunk is held `delay` from its arrival; order is kept.
-      queue.push({ at: performance.now() + Math.max(0, delay), data });
-      if (!timer) timer = setTimeout(drain, Math.max(1, delay));
+      // Each chunk is held `delay` from its arrival (or from the end of the handshake); order is kept.
+      const at = Math.max(now, openAt) + Math.max(0, delay);
+      queue.push({ at, data });
+      if (!timer) timer = setTimeout(drain, Math.max(1, at - now));
     });
     upstream.on('data', (data: Buffer) => {
       if (down === 'blackhole') return; // swallowed: the server's answer never arrives

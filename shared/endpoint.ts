@@ -10,6 +10,7 @@ import { config, ConfigError, required, type Config } from './config.ts';
 import { corsHeaders } from './cors.ts';
 import { ApiError, UnavailableError } from './errors.ts';
 import { createLogger, describeError, stackFrames, type Logger } from './log.ts';
+import { openLinks } from './preconnect.ts';
 import { dialectOf, errorBody, etagOf, json, notModified, successBody, type Dialect } from './responses.ts';
 import { checkServiceKey } from './service-key.ts';
 import type { UserRoute } from './user-route.ts';
@@ -109,6 +110,8 @@ export function defineEndpoint(name: string, routes: Partial<Record<Method, Rout
 
     try {
       const cfg = config();
+      // A cold instance opens its connections now, side by side (shared/preconnect.ts).
+      openLinks(cfg);
       headers = corsHeaders(req.headers.get('origin'), cfg.ALLOWED_ORIGINS);
       if (req.method === 'OPTIONS') return respond(204, null);
       const route = routes[req.method as Method];

@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import Stripe from 'stripe';
 import { required, type Config } from './config.ts';
+import { agentFor, openAtFirstRequest, parkConnection } from './preconnect.ts';
 
 export type { Stripe };
 
@@ -13,6 +14,14 @@ export type { Stripe };
 export const STRIPE_API_VERSION: string = Stripe.API_VERSION;
 
 let cached: { key: string; client: Stripe } | undefined;
+
+const originOf = (cfg: Config) => cfg.STRIPE_API_BASE ?? 'https://api.stripe.com';
+
+// Functions that call Stripe open its connection at the start of a cold instance's first
+// request, beside the others (shared/preconnect.ts): the call then costs one round trip.
+openAtFirstRequest((cfg) => {
+  if (cfg.STRIPE_SECRET_KEY) parkConnection(originOf(cfg));
+});
 
 export function stripeClient(cfg: Config): Stripe {
   const apiKey = required('STRIPE_SECRET_KEY');
@@ -26,6 +35,8 @@ export function stripeClient(cfg: Config): Stripe {
     timeout: cfg.STRIPE_TIMEOUT_MS,
     telemetry: false,
     appInfo: { name: 'stripe-billing-functions' },
+    // Keep-alive, and its first request takes the connection opened at the start of a cold request.
+    httpAgent: agentFor(originOf(cfg)),
     ...(base
       ? {
           host: base.hostname,

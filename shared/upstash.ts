@@ -18,6 +18,8 @@ import type { Redis } from '@upstash/redis';
 // with the rest (A/B, subscription cold start), and TLS is loaded anyway (postgres.js needs it).
 import * as http from 'node:http';
 import * as https from 'node:https';
+import type { Config } from './config.ts';
+import { agentFor, openAtFirstRequest, parkConnection } from './preconnect.ts';
 
 /** What @upstash/ratelimit calls: EVALSHA (EVAL when Redis answers NOSCRIPT), GET and SET for dynamic limits. */
 export type LimiterRedis = Pick<Redis, 'evalsha' | 'eval' | 'get' | 'set'>;
@@ -56,6 +58,12 @@ function deserialize(v: unknown): unknown {
   }
 }
 
+// Functions with a rate limit open Upstash's connection at the start of a cold instance's
+// first request, beside the others (shared/preconnect.ts).
+openAtFirstRequest((cfg: Config) => {
+  if (cfg.UPSTASH_REDIS_REST_URL && cfg.UPSTASH_REDIS_REST_TOKEN) parkConnection(cfg.UPSTASH_REDIS_REST_URL);
+});
+
 export function createUpstashClient(opts: UpstashOptions): LimiterRedis {
   const endpoint = new URL(`${opts.url.replace(/\/+$/, '')}/pipeline`);
   if (endpoint.protocol !== 'https:' && endpoint.protocol !== 'http:') throw new UpstashError(`not an http(s) URL: ${endpoint.protocol}`);
@@ -63,7 +71,8 @@ export function createUpstashClient(opts: UpstashOptions): LimiterRedis {
   const retryDelayMs = opts.retryDelayMs ?? 20;
   const timeoutMs = opts.timeoutMs ?? 5_000;
   const headers = { authorization: `Bearer ${opts.token}`, 'content-type': 'application/json' };
-  const agent = endpoint.protocol === 'https:' ? new https.Agent({ keepAlive: true }) : new http.Agent({ keepAlive: true });
+  // Keep-alive; the first request takes the connection opened at the start of a cold request.
+  const agent = agentFor(endpoint);
   const request = endpoint.protocol === 'https:' ? https.request : http.request;
 
   function post(body: string): Promise<Reply[]> {

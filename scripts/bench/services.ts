@@ -36,6 +36,8 @@ export interface Claims {
 export interface Services {
   databaseUrl: string;
   pgPort: number;
+  /** Postgres's data directory (the cold-path benchmark turns TLS on there). */
+  pgDir: string;
   bridge: UpstashBridge;
   double: StripeDouble;
   jwks: { url: string; port: number; sign(claims: Claims): Promise<string> };
@@ -124,6 +126,7 @@ export async function startServices(): Promise<Services> {
     return {
       databaseUrl,
       pgPort: pg.port,
+      pgDir: dir,
       bridge,
       double,
       jwks: { url: `http://127.0.0.1:${jwksPort}/.well-known/jwks.json`, port: jwksPort, sign: signEs },

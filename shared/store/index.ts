@@ -3,6 +3,7 @@
  * (DATABASE_URL: a SQL driver; SUPABASE_URL: supabase-js). One client per warm process.
  */
 import { ConfigError, type Config } from '../config.ts';
+import { openAtFirstRequest, parkConnection } from '../preconnect.ts';
 import type { Rpc } from './rpc.ts';
 import { createSqlRpc } from './rpc-sql.ts';
 import { createSupabaseRpc } from './rpc-supabase.ts';
@@ -60,6 +61,11 @@ export class Store {
 
   close(): Promise<void> {
     return this.rpc.close();
+  }
+
+  /** Opens the database connection now (a cold instance's first request), for the first call. */
+  preconnect(): void {
+    this.rpc.preconnect?.();
   }
 
   /**
@@ -130,11 +136,12 @@ export class Store {
   }
 }
 
-function lazyRpc(load: () => Promise<Rpc>): Rpc {
+function lazyRpc(load: () => Promise<Rpc>, preconnect?: () => void): Rpc {
   let rpc: Promise<Rpc> | undefined;
   return {
     call: async (fn, p) => (await (rpc ??= load())).call(fn, p),
     close: async () => (rpc ? (await rpc).close() : undefined),
+    ...(preconnect ? { preconnect } : {}),
   };
 }
 
@@ -144,10 +151,14 @@ export function createStore(cfg: Config, fetchImpl?: typeof fetch): Store {
   if (cfg.DATABASE_URL) return new Store(createSqlRpc(cfg.DATABASE_URL, { max: cfg.DATABASE_POOL_MAX }));
   const { SUPABASE_URL: url, SUPABASE_SERVICE_ROLE_KEY: key } = cfg;
   if (url && key) {
-    return new Store(lazyRpc(() => createSupabaseRpc(url, key, fetchImpl)));
+    // Its connection opens before supabase-js loads (with our own fetch only: shared/node-fetch.ts).
+    return new Store(lazyRpc(() => createSupabaseRpc(url, key, fetchImpl), fetchImpl ? undefined : () => parkConnection(url)));
   }
   throw new ConfigError('DATABASE_URL', 'or SUPABASE_URL is required');
 }
+
+// A cold instance's first request opens the database connection at its start, beside the others.
+openAtFirstRequest((cfg) => getStore(cfg).preconnect());
 
 /** The process's store, kept across invocations of a warm function. */
 export function getStore(cfg: Config): Store {

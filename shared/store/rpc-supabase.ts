@@ -1,6 +1,7 @@
 /** The Rpc over supabase-js (PostgREST `rpc`), for SUPABASE_URL + SUPABASE_SERVICE_ROLE_KEY. */
 import type { WebSocketLikeConstructor } from '@supabase/realtime-js';
 import { UnavailableError } from '../errors.ts';
+import { nodeFetch } from '../node-fetch.ts';
 import { assertFunctionName, QUERY_TIMEOUT_MS, type Rpc } from './rpc.ts';
 
 /**
@@ -22,7 +23,8 @@ export async function createSupabaseRpc(url: string, serviceRoleKey: string, fet
   const client = createClient(url, serviceRoleKey, {
     auth: { persistSession: false, autoRefreshToken: false, detectSessionInUrl: false },
     realtime: { transport: NoRealtimeSocket as unknown as WebSocketLikeConstructor },
-    ...(fetchImpl ? { global: { fetch: fetchImpl } } : {}),
+    // Our fetch over node:https takes the connection opened at the start of a cold request (preconnect).
+    global: { fetch: fetchImpl ?? nodeFetch(url) },
   });
   return {
     async call<T>(fn: string, p: Record<string, unknown>): Promise<T> {

@@ -14,6 +14,8 @@ export const QUERY_TIMEOUT_MS = 5_000;
 export interface Rpc {
   call<T>(fn: string, p: Record<string, unknown>): Promise<T>;
   close(): Promise<void>;
+  /** Opens a connection now, for the first call (a cold instance's first request: shared/preconnect.ts). */
+  preconnect?(): void;
 }
 
 /** Function names are ours and fixed; this keeps anything else out of the SQL text. */
