@@ -98,6 +98,12 @@ export interface Catalogue {
   plans: Plan[];
 }
 
+/**
+ * `metadata.catalogue` on what `npm run plans -- push` creates in Stripe (products, prices,
+ * features, the portal configuration), so the tool and the portal flows find it again.
+ */
+export const CATALOGUE_MARK = 'billing-functions';
+
 /** The catalogue as written, checked by `parseCatalogue` when the configuration is read. */
 export const defineCatalogue = (c: CatalogueInput): CatalogueInput => c;
 

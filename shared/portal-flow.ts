@@ -6,7 +6,7 @@
  */
 import type { PortalFlow, PortalParams } from '../client/billing-client.ts';
 import type { Access } from './access.ts';
-import { priceByLookupKey } from './catalogue.ts';
+import { CATALOGUE_MARK, priceByLookupKey } from './catalogue.ts';
 import type { Config } from './config.ts';
 import { ApiError, badRequest } from './errors.ts';
 import { catalogued, changeTarget, seatsFor, type ChangeTarget } from './plan-change/target.ts';
@@ -61,8 +61,6 @@ export function portalFlow(cfg: Config, access: Access, body: PortalParams, chec
   }
 }
 
-/** The metadata mark of the portal configuration `npm run plans -- push` keeps (scripts/plans/sync.ts). */
-const OURS = 'billing-functions';
 const TTL_MS = 60_000;
 const configurations = new WeakMap<Config, { id: string | null; until: number }>();
 
@@ -77,7 +75,7 @@ export async function flowConfiguration(stripe: Stripe, cfg: Config): Promise<st
   if (hit && hit.until > Date.now()) return hit.id;
   let id: string | null = null;
   for await (const c of stripe.billingPortal.configurations.list({ active: true, limit: 100 })) {
-    if (c.metadata?.['catalogue'] === OURS) {
+    if (c.metadata?.['catalogue'] === CATALOGUE_MARK) {
       id = c.id;
       break;
     }

@@ -16,10 +16,7 @@
  */
 import { createHash } from 'node:crypto';
 import type Stripe from 'stripe';
-import type { Catalogue, Plan, Price } from '../../shared/catalogue.ts';
-
-/** Marks what this tool created, so it finds it again and leaves the rest alone. */
-export const MANAGED = 'billing-functions';
+import { CATALOGUE_MARK as MANAGED, type Catalogue, type Plan, type Price } from '../../shared/catalogue.ts';
 
 export interface SyncReport {
   /** What was done (push) or would be (diff), one line each. */

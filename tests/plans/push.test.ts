@@ -8,8 +8,8 @@ import Stripe from 'stripe';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import shipped from '../../catalogue.ts';
 import { startStripeDouble, type StripeDouble } from '../../dev/stripe-double/index.ts';
-import { parseCatalogue, type CatalogueInput } from '../../shared/catalogue.ts';
-import { MANAGED, syncCatalogue } from '../../scripts/plans/sync.ts';
+import { CATALOGUE_MARK as MANAGED, parseCatalogue, type CatalogueInput } from '../../shared/catalogue.ts';
+import { syncCatalogue } from '../../scripts/plans/sync.ts';
 
 const KEY = 'sk_test_plans_suite';
 let double: StripeDouble;
