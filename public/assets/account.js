@@ -46,6 +46,8 @@ async function showAccount() {
     location.assign('/account.html');
   });
   $('#portal').addEventListener('click', openPortal);
+  // Past due: straight to the portal's one task that fixes it (a deep link), then back here.
+  $('#pay-now').addEventListener('click', (e) => openPortal(e, { flow: 'payment_method_update' }));
   $('#keep-plan').addEventListener('click', keepPlan);
 
   try {
@@ -107,6 +109,7 @@ function renderSubscription(s) {
   }
   $('#choose').hidden = s.hasAccess;
   $('#portal').hidden = !(s.customerId && sub);
+  $('#pay-now').hidden = s.state !== 'past_due';
 }
 
 /** Calls off the pending change: the same plan and seats as now, which drops it. */
@@ -124,16 +127,17 @@ async function keepPlan(e) {
   }
 }
 
-async function openPortal(e) {
+async function openPortal(e, flow = {}) {
   const button = e.currentTarget;
+  const label = button.textContent;
   button.disabled = true;
   button.textContent = 'Opening the billing portal...';
   try {
-    await billing.redirectToPortal({ returnUrl: '/account.html?portal=return' });
+    await billing.redirectToPortal({ returnUrl: '/account.html?portal=return', ...flow });
   } catch (err) {
     showError(errorBox, err);
     button.disabled = false;
-    button.textContent = 'Manage billing';
+    button.textContent = label;
   }
 }
 
