@@ -243,8 +243,8 @@ export async function startColdServices(svc: Services, dir: string, log: (s: str
     const pg = await delayed(svc.pgPort, 'postgres');
     const appUrl = (port: number, query: string) => `postgres://${APP_USER}:${APP_PASSWORD}@127.0.0.1:${port}/bench?${query}`;
     const configurations: StoreConfiguration[] = [
-      { name: 'postgres.js direct, sslnegotiation=direct', env: { DATABASE_URL: appUrl(pg.port, 'sslmode=require&sslnegotiation=direct') } },
-      { name: 'postgres.js direct', env: { DATABASE_URL: appUrl(pg.port, 'sslmode=require') } },
+      { name: 'postgres.js direct (sslnegotiation=direct)', env: { DATABASE_URL: appUrl(pg.port, 'sslmode=require&sslnegotiation=direct') } },
+      { name: 'postgres.js direct (SSLRequest)', env: { DATABASE_URL: appUrl(pg.port, 'sslmode=require') } },
     ];
     const skipped: ColdServices['skipped'] = [];
     try {

@@ -49,7 +49,7 @@ const { values: a } = parseArgs({
     only: { type: 'string' },
     quick: { type: 'boolean', default: false },
     out: { type: 'string', default: 'bench-results/latest.json' },
-    'max-minutes': { type: 'string', default: '8' },
+    'max-minutes': { type: 'string', default: '12' },
   },
 });
 const quick = a.quick;
