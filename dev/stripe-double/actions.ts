@@ -6,7 +6,7 @@
  */
 import type Stripe from 'stripe';
 import { completeCheckout, expireCheckout, type CompleteCheckoutOptions } from './billing/checkout.ts';
-import { failInvoice, payInvoice } from './billing/invoices.ts';
+import { failInvoice, payInvoice, voidInvoice } from './billing/invoices.ts';
 import * as subs from './billing/subscriptions.ts';
 import type { Ctx } from './context.ts';
 import { AUTOMATIC, Emission } from './events.ts';
@@ -52,6 +52,13 @@ export interface DoubleActions {
   trialWillEnd(subscriptionId: string, opts?: ActionOptions): Promise<SubscriptionResult>;
   /** Status paused: customer.subscription.updated, customer.subscription.paused. */
   pause(subscriptionId: string, opts?: ActionOptions): Promise<SubscriptionResult>;
+  /**
+   * The customer's next payment attempt (any invoice: a subscription update's, a renewal, a
+   * first invoice) is declined, once. No events until then.
+   */
+  nextPaymentFails(customerId: string): Promise<{ customer: Stripe.Customer }>;
+  /** Voids an open invoice: invoice.voided; a pending update waiting for it is dropped. */
+  voidInvoice(invoiceId: string, opts?: ActionOptions): Promise<ActionResult & { invoice: Stripe.Invoice; subscription?: Stripe.Subscription }>;
   /** Back to active with a new period: invoice events, customer.subscription.resumed, customer.subscription.updated. */
   resume(subscriptionId: string, opts?: ActionOptions): Promise<SubscriptionResult & { invoice?: Stripe.Invoice }>;
 }
@@ -113,6 +120,17 @@ export function createActions(ctx: Ctx): DoubleActions {
         const sub = subscription(id);
         subs.scheduleCancel(ctx, em, sub, atPeriodEnd);
         return subResult(sub);
+      }),
+    nextPaymentFails: (id) => {
+      const customer = find(store.customers, id, 'customer');
+      store.declineNextPayment.add(customer.id);
+      return Promise.resolve({ customer: snapshot(customer) });
+    },
+    voidInvoice: (id, opts) =>
+      run(opts, (em) => {
+        const inv = invoice(id);
+        const sub = voidInvoice(ctx, em, inv);
+        return { invoice: snapshot(inv), subscription: optional(sub) };
       }),
     cancelNow,
     deleteSubscription: cancelNow,

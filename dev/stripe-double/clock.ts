@@ -35,3 +35,45 @@ export function addMonths(anchor: number, months: number): number {
   const day = Math.min(d.getUTCDate(), daysInMonth(year, month));
   return Date.UTC(year, month, day, d.getUTCHours(), d.getUTCMinutes(), d.getUTCSeconds()) / 1000;
 }
+
+/** A recurring interval as prices and schedule durations name it. */
+export interface Interval {
+  interval: 'day' | 'week' | 'month' | 'year';
+  interval_count: number;
+}
+
+const INTERVALS = ['day', 'week', 'month', 'year'] as const;
+
+/** The interval of a recurring price (`{interval, interval_count}`), monthly when it has none. */
+export function intervalOf(recurring: { interval: string; interval_count: number } | null | undefined): Interval {
+  const interval = INTERVALS.find((i) => i === recurring?.interval) ?? 'month';
+  return { interval, interval_count: recurring?.interval_count ?? 1 };
+}
+
+/** `t` moved by `times` intervals: calendar months and years (day clamped), or whole days and weeks. */
+export function addInterval(t: number, { interval, interval_count }: Interval, times = 1): number {
+  const n = interval_count * times;
+  switch (interval) {
+    case 'day':
+      return t + n * 86_400;
+    case 'week':
+      return t + n * 7 * 86_400;
+    case 'month':
+      return addMonths(t, n);
+    case 'year':
+      return addMonths(t, 12 * n);
+  }
+}
+
+/** The first billing-cycle boundary strictly after `t`, counted in intervals from `anchor`. */
+export function nextBoundary(anchor: number, t: number, every: Interval): number {
+  for (let k = 1; k < 100_000; k++) {
+    const b = addInterval(anchor, every, k);
+    if (b > t) return b;
+  }
+  throw new Error('billing anchor too far in the past');
+}
+
+export function sameInterval(a: Interval, b: Interval): boolean {
+  return a.interval === b.interval && a.interval_count === b.interval_count;
+}

@@ -173,6 +173,8 @@ async function route(deps: ControlDeps, method: string, path: string, body: Body
   if ((id = m(/^\/_double\/subscriptions\/([^/]+)\/resume$/))) return ok(await actions.resume(id, opts));
   if ((id = m(/^\/_double\/invoices\/([^/]+)\/pay$/))) return ok(await actions.payInvoice(id, opts));
   if ((id = m(/^\/_double\/invoices\/([^/]+)\/fail$/))) return ok(await actions.failInvoice(id, opts));
+  if ((id = m(/^\/_double\/invoices\/([^/]+)\/void$/))) return ok(await actions.voidInvoice(id, opts));
+  if ((id = m(/^\/_double\/customers\/([^/]+)\/next-payment-fails$/))) return ok(await actions.nextPaymentFails(id));
   if ((id = m(/^\/_double\/events\/([^/]+)\/deliver$/))) {
     const event = deps.state.events.find((e) => e.id === id);
     if (!event) return { status: 404, body: { error: { message: `No such event: '${id}'` } } };

@@ -50,6 +50,16 @@ function invalid(status: number, message: string, code?: string, param?: string,
 }
 
 export const errors = {
+  /** A declined payment (payment_behavior=error_if_incomplete): 402 card_error, card_declined. */
+  cardDeclined(): ApiError {
+    return new ApiError(402, {
+      type: 'card_error',
+      code: 'card_declined',
+      decline_code: 'generic_decline',
+      message: 'Your card was declined.',
+      doc_url: docUrl('card_declined'),
+    });
+  },
   /** The object the URL names does not exist: 404, `param: 'id'`. */
   notFound(resource: string, id: string): ApiError {
     return invalid(404, `No such ${resource}: '${id}'`, 'resource_missing', 'id');

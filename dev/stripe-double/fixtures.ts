@@ -15,6 +15,7 @@ export interface FixtureTypes {
   plan: Stripe.Plan;
   subscription: Stripe.Subscription;
   subscription_item: Stripe.SubscriptionItem;
+  subscription_schedule: Stripe.SubscriptionSchedule;
   invoice: Stripe.Invoice;
   /** An invoice line item (object: 'line_item'). */
   line_item: Stripe.InvoiceLineItem;

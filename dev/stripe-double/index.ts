@@ -18,6 +18,7 @@ import { customerRoutes } from './api/customers.ts';
 import { eventRoutes } from './api/events.ts';
 import { invoiceRoutes } from './api/invoices.ts';
 import { meteringRoutes } from './api/metering.ts';
+import { subscriptionScheduleRoutes } from './api/subscription-schedules.ts';
 import { subscriptionRoutes } from './api/subscriptions.ts';
 import { Clock } from './clock.ts';
 import { makeUrls, type Ctx } from './context.ts';
@@ -127,6 +128,7 @@ export async function startStripeDouble(opts: StripeDoubleOptions = {}): Promise
   portalSessionRoutes(router, ctx);
   checkoutRoutes(router, ctx);
   subscriptionRoutes(router, ctx);
+  subscriptionScheduleRoutes(router, ctx);
   invoiceRoutes(router, ctx);
   meteringRoutes(router, ctx);
   eventRoutes(router, ctx);

@@ -1,6 +1,7 @@
 /** In-memory state of the double. Objects are stored in their wire form, typed with stripe-node's types. */
 import type Stripe from 'stripe';
 import { errors } from './errors.ts';
+import type { InvoiceLineFields } from './objects/invoice.ts';
 
 /** Id-keyed, insertion-ordered objects; Stripe lists them newest first. */
 export class Collection<T extends { id: string }> {
@@ -74,6 +75,12 @@ export interface StoredMeterEvent {
   receivedAt: number;
 }
 
+/** Items a subscription update will set once its invoice is paid (`pending_update`), and the period it restarts, if any. */
+export interface PendingItems {
+  items: Stripe.SubscriptionItem[];
+  newPeriod: { start: number; end: number } | null;
+}
+
 export class Store {
   readonly customers = new Collection<Stripe.Customer>();
   readonly deletedCustomers = new Set<string>();
@@ -91,6 +98,13 @@ export class Store {
   readonly meters = new Collection<Stripe.Billing.Meter>();
   readonly meterEvents: StoredMeterEvent[] = [];
   readonly events = new Collection<Stripe.Event>();
+  readonly subscriptionSchedules = new Collection<Stripe.SubscriptionSchedule>();
+  /** Subscription id -> proration invoice items (create_prorations) that its next invoice bills. */
+  readonly pendingInvoiceItems = new Map<string, InvoiceLineFields[]>();
+  /** Subscription id -> the items its pending_update sets when the update's invoice is paid. */
+  readonly pendingItems = new Map<string, PendingItems>();
+  /** Customers whose next payment attempt is declined (once). */
+  readonly declineNextPayment = new Set<string>();
 
   /** The object with this id, whatever its type (used by `expand`). */
   lookup(id: string): object | undefined {
@@ -106,6 +120,7 @@ export class Store {
       this.features,
       this.meters,
       this.events,
+      this.subscriptionSchedules,
     ] as const;
     for (const c of collections) {
       const found = c.get(id);
@@ -126,6 +141,7 @@ export interface DoubleState {
   sessions: ReadonlyMap<string, Stripe.Checkout.Session>;
   portalSessions: ReadonlyMap<string, Stripe.BillingPortal.Session>;
   meters: ReadonlyMap<string, Stripe.Billing.Meter>;
+  subscriptionSchedules: ReadonlyMap<string, Stripe.SubscriptionSchedule>;
   /** Accepted meter events, oldest first. */
   readonly meterEvents: readonly Stripe.Billing.MeterEvent[];
   /** Every event the double produced, oldest first. */
@@ -142,6 +158,7 @@ export function stateView(store: Store): DoubleState {
     sessions: store.checkoutSessions.map,
     portalSessions: store.portalSessions.map,
     meters: store.meters.map,
+    subscriptionSchedules: store.subscriptionSchedules.map,
     get meterEvents() {
       return store.meterEvents.map((m) => m.event);
     },

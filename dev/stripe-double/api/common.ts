@@ -5,7 +5,9 @@ import { Emission } from '../events.ts';
 import { expandList, expandPaths } from '../expand.ts';
 import { snapshot } from '../fixtures.ts';
 import { paginate, type PageParams } from '../list.ts';
+import { errors } from '../errors.ts';
 import type { ApiRequest, ApiResponse } from '../router.ts';
+import { find } from '../store.ts';
 
 export interface ExpandParam {
   expand?: string[];
@@ -50,4 +52,12 @@ export function inRange(value: number, range: RangeParam | undefined): boolean {
   if (range.lt !== undefined && !(value < range.lt)) return false;
   if (range.lte !== undefined && !(value <= range.lte)) return false;
   return true;
+}
+
+/** A recurring, active price named by parameter `param` (what subscription items and phases take). */
+export function recurringPrice(ctx: Ctx, id: string, param: string): Stripe.Price {
+  const price = find(ctx.store.prices, id, 'price', param);
+  if (!price.recurring) throw errors.invalidParam(param, `The price specified is set to \`type=one_time\` but this field only accepts prices with \`type=recurring\`.`);
+  if (!price.active) throw errors.invalidParam(param, 'The price specified is inactive. This field only accepts active prices.');
+  return price;
 }

@@ -4,11 +4,12 @@ import { applyCancelAt, applyScheduleCancel, cancelNow, createSubscription, rene
 import type { Ctx } from '../context.ts';
 import { errors } from '../errors.ts';
 import { snapshot } from '../fixtures.ts';
-import { buildSubscriptionItem, currentPeriod } from '../objects/subscription.ts';
+import { updateItems, type PaymentBehavior } from '../billing/plan-change.ts';
+import { checkProrationDate, type ItemRequest, type ProrationBehavior } from '../billing/proration.ts';
 import { any, bool, map, mergeMetadata, nullableStr, PAGINATION, parseParams, range, str, unsupported, type Fields, type Spec } from '../params.ts';
 import type { Router } from '../router.ts';
 import { find, idOf } from '../store.ts';
-import { inRange, listResponse, mutate, objectResponse, type ExpandParam, type ListParams, type RangeParam } from './common.ts';
+import { inRange, listResponse, mutate, objectResponse, recurringPrice, type ExpandParam, type ListParams, type RangeParam } from './common.ts';
 
 const FEEDBACK = ['customer_service', 'low_quality', 'missing_features', 'other', 'switched_service', 'too_complex', 'too_expensive', 'unused'];
 
@@ -92,7 +93,8 @@ interface SharedParams extends ExpandParam {
   default_payment_method?: string | null;
   automatic_tax?: { enabled: boolean };
   collection_method?: string;
-  payment_behavior?: string;
+  payment_behavior?: PaymentBehavior;
+  proration_behavior?: ProrationBehavior;
 }
 
 interface CreateParams extends SharedParams {
@@ -107,7 +109,11 @@ interface UpdateParams extends SharedParams {
   pause_collection?: { behavior: Stripe.Subscription.PauseCollection.Behavior; resumes_at?: number } | null;
   /** 'now' ends a trial at once: the first paid period starts, invoiced (failing with no payment method). */
   trial_end?: 'now';
+  proration_date?: number;
 }
+
+/** What Stripe lets an update with payment_behavior=pending_if_incomplete change (docs: pending updates reference). */
+const PENDING_UPDATABLE = ['expand', 'payment_behavior', 'proration_behavior', 'proration_date', 'billing_cycle_anchor', 'items', 'trial_end', 'trial_from_plan', 'add_invoice_items'];
 
 interface SubscriptionListParams extends ListParams {
   customer?: string;
@@ -120,12 +126,7 @@ interface SubscriptionListParams extends ListParams {
 export function subscriptionRoutes(router: Router, ctx: Ctx): void {
   const { store, clock, bus } = ctx;
 
-  function priceFor(id: string, param: string): Stripe.Price {
-    const price = find(store.prices, id, 'price', param);
-    if (!price.recurring) throw errors.invalidParam(param, `The price specified is set to \`type=one_time\` but this field only accepts prices with \`type=recurring\`.`);
-    if (!price.active) throw errors.invalidParam(param, 'The price specified is inactive. This field only accepts active prices.');
-    return price;
-  }
+  const priceFor = (id: string, param: string): Stripe.Price => recurringPrice(ctx, id, param);
 
   function checkShared(p: SharedParams): void {
     if (p.collection_method === 'send_invoice') {
@@ -231,12 +232,21 @@ export function subscriptionRoutes(router: Router, ctx: Ctx): void {
           fields: { behavior: { t: 'string', enum: ['keep_as_draft', 'mark_uncollectible', 'void'] }, resumes_at: { t: 'integer' } },
         },
         trial_end: { t: 'string', enum: ['now'] },
-        proration_date: any,
+        proration_date: { t: 'integer' },
       },
       req.input,
     );
     checkShared(p);
     const sub = find(store.subscriptions, req.params.id ?? '', 'subscription');
+    if (p.payment_behavior === 'pending_if_incomplete') {
+      const other = Object.keys(p).find((k) => !PENDING_UPDATABLE.includes(k));
+      if (other) throw errors.invalidParam(other, `You cannot update \`${other}\` when payment_behavior is pending_if_incomplete.`);
+    }
+    if (sub.schedule && (p.cancel_at_period_end !== undefined || p.cancel_at !== undefined)) {
+      throw errors.badRequest(
+        `The subscription is managed by the subscription schedule \`${idOf(sub.schedule)}\`, and updating any cancelation behavior directly is not allowed. Please update the schedule instead.`,
+      );
+    }
     const touched = Object.keys(p).filter((k) => !['expand', 'metadata', 'cancellation_details'].includes(k));
     if (sub.status === 'canceled' && touched.length > 0) {
       throw errors.badRequest('A canceled subscription can only update its cancellation_details and metadata.');
@@ -256,6 +266,7 @@ export function subscriptionRoutes(router: Router, ctx: Ctx): void {
       return { item, existing, price };
     });
     if (p.trial_end === 'now' && sub.status !== 'trialing') throw errors.invalidParam('trial_end', 'trial_end can only be changed on a trialing subscription.');
+    if (p.proration_date !== undefined) checkProrationDate(sub, p.proration_date, 'proration_date');
     const removed = newItems.filter((n) => n.existing && n.item.deleted).length;
     const added = newItems.filter((n) => !n.existing).length;
     if (newItems.length > 0 && sub.items.data.length - removed + added === 0) {
@@ -288,34 +299,19 @@ export function subscriptionRoutes(router: Router, ctx: Ctx): void {
       }
       if (newItems.length > 0) {
         requireLive(sub);
-        const period = currentPeriod(sub);
-        for (const { item, existing, price } of newItems) {
-          if (existing) {
-            if (item.deleted) {
-              sub.items.data = sub.items.data.filter((x) => x.id !== existing.id);
-              continue;
-            }
-            const replacement = buildSubscriptionItem(sub.id, existing.created, {
-              price: price ?? existing.price,
-              quantity: item.quantity ?? existing.quantity ?? 1,
-              metadata: mergeMetadata(existing.metadata, item.metadata),
-              periodStart: existing.current_period_start,
-              periodEnd: existing.current_period_end,
-            });
-            replacement.id = existing.id;
-            sub.items.data = sub.items.data.map((x) => (x.id === existing.id ? replacement : x));
-          } else if (price) {
-            sub.items.data.push(
-              buildSubscriptionItem(sub.id, now, {
-                price,
-                quantity: item.quantity ?? 1,
-                metadata: mergeMetadata({}, item.metadata),
-                periodStart: period.start,
-                periodEnd: period.end,
-              }),
-            );
-          }
-        }
+        const requests: ItemRequest[] = newItems.map(({ item, existing, price }) => ({
+          ...(existing ? { existing } : {}),
+          ...(price ? { price } : {}),
+          ...(item.quantity !== undefined ? { quantity: item.quantity } : {}),
+          ...(item.metadata !== undefined ? { metadata: item.metadata } : {}),
+          ...(item.deleted ? { deleted: true } : {}),
+        }));
+        updateItems(ctx, em, sub, {
+          requests,
+          behavior: p.proration_behavior ?? 'create_prorations',
+          prorationDate: p.proration_date ?? now,
+          paymentBehavior: p.payment_behavior ?? 'allow_incomplete',
+        });
       }
       bus.emitUpdated(em, 'customer.subscription.updated', before, sub);
       if (p.trial_end === 'now') {

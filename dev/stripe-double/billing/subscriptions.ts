@@ -1,6 +1,6 @@
 /** Subscription lifecycle: creation with its first invoice, renewals, trials, cancellation, pause/resume. */
 import type Stripe from 'stripe';
-import { addMonths } from '../clock.ts';
+import { addInterval, intervalOf, nextBoundary } from '../clock.ts';
 import type { Ctx } from '../context.ts';
 import { errors } from '../errors.ts';
 import type { Emission } from '../events.ts';
@@ -8,8 +8,10 @@ import { snapshot } from '../fixtures.ts';
 import { buildInvoice, lineDescription, type InvoiceLineFields } from '../objects/invoice.ts';
 import { buildSubscription, currentPeriod, isMetered } from '../objects/subscription.ts';
 import { find, idOf, productName } from '../store.ts';
-import { failInvoice, finalizeInvoice, markInvoicePaid, payInvoice } from './invoices.ts';
+import { dropPendingUpdate, failInvoice, finalizeInvoice, markInvoicePaid, payInvoice, takeDecline, voidInvoice } from './invoices.ts';
 import { usage } from './metering.ts';
+import { itemsInterval } from './proration.ts';
+import { advanceSchedule, onSubscriptionEnded } from './schedules.ts';
 
 export interface NewItem {
   price: Stripe.Price;
@@ -45,7 +47,7 @@ function customerOf(ctx: Ctx, sub: Stripe.Subscription): Stripe.Customer {
  * Invoice lines for `sub`: licensed items billed in advance for `period`, metered
  * items billed in arrears for the usage recorded in `usagePeriod` (none on a first invoice).
  */
-function subscriptionLines(
+export function subscriptionLines(
   ctx: Ctx,
   sub: Stripe.Subscription,
   period: { start: number; end: number },
@@ -95,7 +97,7 @@ export function createSubscription(ctx: Ctx, em: Emission, input: CreateSubscrip
   const first = input.items[0];
   if (!first) throw errors.missingParam('items');
   const trialEnd = input.trialEnd ?? null;
-  const periodEnd = trialEnd ?? addMonths(now, 1);
+  const periodEnd = trialEnd ?? addInterval(now, intervalOf(first.price.recurring));
   const sub = buildSubscription(now, {
     customer: input.customer.id,
     status: trialEnd ? 'trialing' : 'incomplete',
@@ -126,18 +128,27 @@ export function createSubscription(ctx: Ctx, em: Emission, input: CreateSubscrip
   ctx.bus.emit(em, 'customer.subscription.created', sub);
   ctx.bus.emit(em, 'invoice.created', invoice);
   finalizeInvoice(ctx, em, invoice);
-  if (invoice.amount_due === 0 || input.firstPayment === 'succeeds') payInvoice(ctx, em, invoice);
-  else if (input.firstPayment === 'fails') failInvoice(ctx, em, invoice);
+  const declined = input.firstPayment === 'fails' || (input.firstPayment === 'succeeds' && invoice.amount_due > 0 && takeDecline(ctx, input.customer.id));
+  if (invoice.amount_due === 0 || (input.firstPayment === 'succeeds' && !declined)) payInvoice(ctx, em, invoice);
+  else if (declined) failInvoice(ctx, em, invoice);
   return { subscription: sub, invoice };
 }
 
-/** The first billing-cycle boundary strictly after `t`, counted in months from `anchor`. */
-function nextBoundary(anchor: number, t: number): number {
-  for (let k = 1; k < 100_000; k++) {
-    const b = addMonths(anchor, k);
-    if (b > t) return b;
-  }
-  throw new Error('billing anchor too far in the past');
+/**
+ * The renewal of `sub` at the end of its period `old`: the next period, and the invoice lines
+ * (proration invoice items kept for it first, then the items: licensed in advance for the next
+ * period, metered in arrears for the one ending). Renewals and previews share it.
+ */
+export function renewalLines(
+  ctx: Ctx,
+  sub: Stripe.Subscription,
+  old: { start: number; end: number },
+  morePending: readonly InvoiceLineFields[] = [],
+): { next: { start: number; end: number }; lines: InvoiceLineFields[] } {
+  const wasTrial = sub.status === 'trialing';
+  const next = { start: old.end, end: nextBoundary(sub.billing_cycle_anchor, old.end, itemsInterval(sub.items.data)) };
+  const pending = ctx.store.pendingInvoiceItems.get(sub.id) ?? [];
+  return { next, lines: [...pending, ...morePending, ...subscriptionLines(ctx, sub, next, wasTrial ? null : old, false)] };
 }
 
 function requireLive(sub: Stripe.Subscription): void {
@@ -152,6 +163,20 @@ function endAt(ctx: Ctx, em: Emission, sub: Stripe.Subscription, at: number): vo
   sub.ended_at = at;
   sub.canceled_at = sub.canceled_at ?? at;
   ctx.bus.emit(em, 'customer.subscription.deleted', sub);
+  // A schedule with end_behavior=cancel ends it: the schedule completes.
+  onSubscriptionEnded(ctx, em, sub, true);
+}
+
+/** A pending update not paid within its 23 hours expires: its invoice is voided, the update dropped. */
+function expirePendingUpdate(ctx: Ctx, em: Emission, sub: Stripe.Subscription): void {
+  if (!sub.pending_update || sub.pending_update.expires_at > ctx.clock.now()) return;
+  const inv = sub.latest_invoice ? ctx.store.invoices.get(idOf(sub.latest_invoice)) : undefined;
+  if (inv && inv.status === 'open') voidInvoice(ctx, em, inv);
+  if (sub.pending_update) {
+    const before = snapshot(sub);
+    dropPendingUpdate(ctx, sub);
+    ctx.bus.emitUpdated(em, 'customer.subscription.updated', before, sub);
+  }
 }
 
 /**
@@ -167,16 +192,18 @@ export function renewPeriod(ctx: Ctx, em: Emission, sub: Stripe.Subscription, pa
   }
   const old = currentPeriod(sub);
   ctx.clock.advanceTo(old.end);
+  expirePendingUpdate(ctx, em, sub);
   if (sub.cancel_at_period_end || (sub.cancel_at !== null && sub.cancel_at <= old.end)) {
     endAt(ctx, em, sub, old.end);
     return { subscription: sub };
   }
+  // A schedule's next phase starts with the new period: its items are what the renewal bills.
+  advanceSchedule(ctx, em, sub, old.end);
   const now = ctx.clock.now();
   const before = snapshot(sub);
   const wasTrial = sub.status === 'trialing';
-  const next = { start: old.end, end: nextBoundary(sub.billing_cycle_anchor, old.end) };
-  const usagePeriod = wasTrial ? null : old;
-  const lines = subscriptionLines(ctx, sub, next, usagePeriod, false);
+  const { next, lines } = renewalLines(ctx, sub, old);
+  ctx.store.pendingInvoiceItems.delete(sub.id);
   for (const item of sub.items.data) {
     item.current_period_start = next.start;
     item.current_period_end = next.end;
@@ -196,7 +223,8 @@ export function renewPeriod(ctx: Ctx, em: Emission, sub: Stripe.Subscription, pa
   ctx.bus.emit(em, 'invoice.created', invoice);
   ctx.bus.emitUpdated(em, 'customer.subscription.updated', before, sub);
   finalizeInvoice(ctx, em, invoice);
-  if (invoice.amount_due === 0 || !paymentFails) payInvoice(ctx, em, invoice);
+  const declined = invoice.amount_due > 0 && (paymentFails || takeDecline(ctx, sub.customer));
+  if (!declined) payInvoice(ctx, em, invoice);
   else failInvoice(ctx, em, invoice);
   return { subscription: sub, invoice };
 }
@@ -265,6 +293,7 @@ export function cancelNow(ctx: Ctx, em: Emission, sub: Stripe.Subscription, deta
     reason: 'cancellation_requested',
   };
   ctx.bus.emit(em, 'customer.subscription.deleted', sub);
+  onSubscriptionEnded(ctx, em, sub, false);
 }
 
 /** customer.subscription.trial_will_end (Stripe sends it three days before a trial ends). */
@@ -292,7 +321,7 @@ export function resume(ctx: Ctx, em: Emission, sub: Stripe.Subscription): Invoic
   if (sub.status !== 'paused') throw errors.badRequest('Subscription is not paused, so it cannot be resumed.');
   const now = ctx.clock.now();
   const before = snapshot(sub);
-  const period = { start: now, end: addMonths(now, 1) };
+  const period = { start: now, end: addInterval(now, itemsInterval(sub.items.data)) };
   for (const item of sub.items.data) {
     item.current_period_start = period.start;
     item.current_period_end = period.end;

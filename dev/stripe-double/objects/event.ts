@@ -8,6 +8,7 @@ export const API_VERSION = '2026-10-28.endive';
 export type EventObject =
   | Stripe.Customer
   | Stripe.Subscription
+  | Stripe.SubscriptionSchedule
   | Stripe.Invoice
   | Stripe.Checkout.Session
   | Stripe.BillingPortal.Session

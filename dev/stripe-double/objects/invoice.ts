@@ -12,6 +12,10 @@ export interface InvoiceLineFields {
   periodEnd: number;
   subscription: string;
   subscriptionItem: string;
+  /** A proration (credit for unused time, charge for the remaining time): not discountable. */
+  proration?: boolean;
+  /** The invoice item (ii_) a create_prorations proration was kept as until this invoice. */
+  invoiceItem?: string | null;
 }
 
 export function buildInvoiceLine(invoiceId: string, fields: InvoiceLineFields): Stripe.InvoiceLineItem {
@@ -24,7 +28,7 @@ export function buildInvoiceLine(invoiceId: string, fields: InvoiceLineFields): 
   l.currency = fields.price.currency;
   l.description = fields.description;
   l.discount_amounts = [];
-  l.discountable = true;
+  l.discountable = !fields.proration;
   l.discounts = [];
   l.metadata = {};
   l.period = { start: fields.periodStart, end: fields.periodEnd };
@@ -37,8 +41,8 @@ export function buildInvoiceLine(invoiceId: string, fields: InvoiceLineFields): 
     type: 'subscription_item_details',
     invoice_item_details: null,
     subscription_item_details: {
-      invoice_item: null,
-      proration: false,
+      invoice_item: fields.invoiceItem ?? null,
+      proration: fields.proration ?? false,
       proration_details: { credited_items: null },
       subscription: fields.subscription,
       subscription_item: fields.subscriptionItem,
@@ -67,6 +71,9 @@ export function buildInvoice(created: number, fields: InvoiceFields): Stripe.Inv
   const id = newId.invoice();
   const lines = fields.lines.map((l) => buildInvoiceLine(id, l));
   const total = lines.reduce((sum, l) => sum + l.amount, 0);
+  // A credit left on the customer's balance (negative) pays for this invoice first.
+  const startingBalance = fields.customer.balance ?? 0;
+  const due = Math.max(0, total + startingBalance);
   const automaticTax = fields.subscription.automatic_tax.enabled;
   inv.id = id;
   inv.created = created;
@@ -74,9 +81,9 @@ export function buildInvoice(created: number, fields: InvoiceFields): Stripe.Inv
   inv.account_country = 'US';
   inv.account_name = 'Stripe Double';
   inv.account_tax_ids = null;
-  inv.amount_due = total;
+  inv.amount_due = due;
   inv.amount_paid = 0;
-  inv.amount_remaining = total;
+  inv.amount_remaining = due;
   inv.amount_shipping = 0;
   inv.amount_overpaid = 0;
   inv.application = null;
@@ -134,7 +141,7 @@ export function buildInvoice(created: number, fields: InvoiceFields): Stripe.Inv
   inv.rendering = { amount_tax_display: null, pdf: { page_size: 'auto' }, template: null, template_version: null };
   inv.shipping_cost = null;
   inv.shipping_details = null;
-  inv.starting_balance = 0;
+  inv.starting_balance = startingBalance;
   inv.statement_descriptor = null;
   inv.status = 'draft';
   inv.status_transitions = { finalized_at: null, marked_uncollectible_at: null, paid_at: null, voided_at: null };

@@ -114,3 +114,9 @@ export function currentPeriod(sub: Stripe.Subscription): { start: number; end: n
   if (!first) throw new Error(`subscription ${sub.id} has no items`);
   return { start: first.current_period_start, end: first.current_period_end };
 }
+
+/** Puts `items` on the subscription; a new period (after an interval change) moves its billing cycle anchor too. */
+export function setItems(sub: Stripe.Subscription, items: Stripe.SubscriptionItem[], newPeriod: { start: number; end: number } | null): void {
+  sub.items.data = items.map((i) => snapshot(i));
+  if (newPeriod) sub.billing_cycle_anchor = newPeriod.start;
+}
