@@ -62,6 +62,30 @@ describe('delay proxy', () => {
   });
 });
 
+describe('delay proxy with the TCP handshake counted', () => {
+  it("a new connection's first exchange costs two delays (SYN, then the request), the next ones one", async () => {
+    const proxy = await startTcpProxy({ target: { host: '127.0.0.1', port: await echo() }, handshake: true });
+    proxy.setDelay(40);
+    closers.push(() => proxy.close());
+    const { connect } = await import('node:net');
+    const t = performance.now();
+    const socket = connect({ host: '127.0.0.1', port: proxy.port });
+    const roundTrip = (text: string) =>
+      new Promise<number>((resolve) => {
+        socket.once('data', () => resolve(performance.now()));
+        socket.write(text);
+      });
+    const first = (await roundTrip('hello')) - t;
+    const t2 = performance.now();
+    const second = (await roundTrip('again')) - t2;
+    socket.destroy();
+    expect(first).toBeGreaterThanOrEqual(79);
+    expect(first).toBeLessThan(140);
+    expect(second).toBeGreaterThanOrEqual(39);
+    expect(second).toBeLessThan(79);
+  });
+});
+
 describe('load generator', () => {
   it('frames Content-Length, chunked and bodiless responses, and leaves the next one alone', () => {
     const a = Buffer.from('HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nhelloHTTP/1.1 2');
