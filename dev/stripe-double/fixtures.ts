@@ -81,6 +81,7 @@ export const ADDED_KEYS: Partial<Record<FixtureName, readonly string[]>> = {
   'checkout.session': ['allowed_payment_method_types'],
   product: ['tax_details'],
   subscription_item: ['current_trial'],
+  subscription_schedule: ['pause_schedules'],
 };
 
 /**

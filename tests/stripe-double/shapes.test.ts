@@ -102,6 +102,23 @@ describe('object shapes match Stripe’s published examples', () => {
     }
   });
 
+  it('subscription schedule, invoice previews and proration lines', async () => {
+    const done = await subscribe(double, stripe);
+    const id = done.subscription.id;
+    const item = done.subscription.items.data[0]!.id;
+    const sched = await wire<Stripe.SubscriptionSchedule>('/v1/subscription_schedules', { method: 'POST', body: `from_subscription=${id}` });
+    expectShape('subscription_schedule', sched);
+    expectShape('subscription_schedule', await wire(`/v1/subscription_schedules/${sched.id}/release`, { method: 'POST' }));
+    const change = `subscription=${id}&subscription_details[items][0][id]=${item}&subscription_details[items][0][price]=price_pro_monthly`;
+    for (const behavior of ['always_invoice', 'create_prorations']) {
+      const preview = await wire<Stripe.Invoice>('/v1/invoices/create_preview', { method: 'POST', body: `${change}&subscription_details[proration_behavior]=${behavior}` });
+      expectShape('invoice', preview);
+      for (const line of preview.lines.data) expectShape('line_item', line);
+    }
+    const events = await wire<Stripe.ApiList<Stripe.Event>>('/v1/events?type=subscription_schedule.*');
+    for (const event of events.data) expectShape('subscription_schedule', event.data.object);
+  });
+
   it('meter, meter event, meter event summary', async () => {
     expectShape('billing.meter', await wire('/v1/billing/meters/mtr_double_events'));
     const customer = await stripe.customers.create({});
@@ -136,6 +153,7 @@ describe('object shapes match Stripe’s published examples', () => {
         'product',
         'subscription',
         'subscription_item',
+        'subscription_schedule',
       ] satisfies FixtureName[]).sort(),
     );
   });
