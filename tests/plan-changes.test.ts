@@ -121,7 +121,9 @@ describe('POST subscription: the preview equals the invoice, to the cent', () =>
       expect(done.status, done.text).toBe(200);
       const [invoice] = await invoicesOf(sub);
       expect(invoice!.amount_due).toBe(preview.body.amountDueNow);
-      expect(preview.body.amountDueNow).toBeGreaterThan(0);
+      // Four more seats for the time left, by the second (in the last minute, less than a cent).
+      const left = (period.end - prorationDate) / (period.end - period.start);
+      expect(preview.body.amountDueNow).toBe(Math.round(7 * 1250 * left) - Math.round(3 * 1250 * left));
       await s.double.idle();
       expect((await stateOf(token)).subscription).toMatchObject({ quantity: 7, pendingChange: null });
     });
@@ -213,24 +215,26 @@ describe('POST subscription: scheduled downgrades, seats, failures and races', (
     });
     // Serialized means some order of the answers in which each one started from what the
     // ones before left: seats in force (changed by `applied`) and the pending downgrade.
+    // Two answers from the same state can be in either order: every such order is a possible end.
     type End = { seats: number; pending: number | null };
-    function chain(left: typeof answers, at: End): End | null {
-      if (left.length === 0) return at;
+    const ends: End[] = [];
+    (function chain(left: typeof answers, at: End): void {
+      if (left.length === 0) return void ends.push(at);
       for (const [i, a] of left.entries()) {
         if (a.from.quantity !== at.seats) continue;
         const next: End = a.status === 'applied' ? { seats: a.to.quantity, pending: null }
           : a.status === 'scheduled' ? { seats: at.seats, pending: a.to.quantity }
           : { seats: at.seats, pending: null };
-        const end = chain(left.filter((_, j) => j !== i), next);
-        if (end) return end;
+        chain(left.filter((_, j) => j !== i), next);
       }
-      return null;
-    }
-    const end = chain(answers, { seats: 5, pending: null });
-    expect(end, JSON.stringify(answers)).not.toBeNull();
+    })(answers, { seats: 5, pending: null });
+    expect(ends.length, JSON.stringify(answers)).toBeGreaterThan(0);
     const stripeSub = await s.stripe.subscriptions.retrieve(sub, { expand: ['schedule'] });
-    expect(stripeSub.items.data[0]!.quantity).toBe(end!.seats);
     const schedule = typeof stripeSub.schedule === 'object' && stripeSub.schedule?.status === 'active' ? stripeSub.schedule : null;
-    expect(schedule ? schedule.phases.map((p) => p.items[0]!.quantity) : null).toEqual(end!.pending === null ? null : [end!.seats, end!.pending]);
+    const phases = schedule?.phases.map((p) => p.items[0]!.quantity) ?? [];
+    // Stripe ends where one of those orders ends, with a pending downgrade's first phase on the seats in force.
+    const stripeEnd: End = { seats: stripeSub.items.data[0]!.quantity!, pending: phases[1] ?? null };
+    expect(ends).toContainEqual(stripeEnd);
+    if (schedule) expect(phases[0]).toBe(stripeEnd.seats);
   });
 });

@@ -6,7 +6,10 @@
  *   not paid (declined, or awaiting the customer's confirmation): a 402 that says so.
  * - At the period's end (downgrades): a subscription schedule whose next phase holds the new
  *   price; a second change replaces that phase, and changing back releases the schedule.
- * Every write carries an idempotency key made of the change itself: a double click is one change.
+ * A double click is one change: the second waits for the first (lock.ts), then finds nothing
+ * left to do. Idempotency keys guard each write against a retry of the same request; each is
+ * made of the change and of the state it starts from (Stripe replays a key's first answer for
+ * a day, so a key must never repeat for a later change that merely looks the same).
  */
 import type { PlanChange, PlanChangeLine, PlanChoice } from '../../client/billing-client.ts';
 import { planOfProduct, type Catalogue, type Interval } from '../catalogue.ts';
@@ -101,7 +104,7 @@ export async function changePlan({ cfg, accountId, target, preview }: ChangeCall
     });
     return { amount: next.amount_due, date: iso(next.next_payment_attempt ?? next.period_end) };
   };
-  const key = (operation: string, ...parts: Array<string | number>) => idempotencyKey(operation, accountId, sub.id, ...parts.map(String));
+  const key = (operation: string, ...parts: Array<string | number | null>) => idempotencyKey(operation, accountId, sub.id, ...parts.map(String));
 
   if (kind === 'none') {
     // Back to the plan in force: the scheduled change, if any, is dropped.
@@ -116,15 +119,19 @@ export async function changePlan({ cfg, accountId, target, preview }: ChangeCall
     if (pending && idOf(pending.price) === to.id && pending.quantity === quantity) return answer('scheduled');
     // A second downgrade replaces the pending one: the same schedule, its next phase rewritten.
     const schedule = (typeof sub.schedule === 'object' && sub.schedule?.status === 'active' ? sub.schedule : null)
-      ?? (await stripe.subscriptionSchedules.create({ from_subscription: sub.id }, { idempotencyKey: key('schedule', period.start) }));
-    await stripe.subscriptionSchedules.update(schedule.id, {
+      // No key of ours: a schedule made again after one was released must be a new one
+      // (stripe-node puts its own key on the request and its retries).
+      ?? (await stripe.subscriptionSchedules.create({ from_subscription: sub.id }));
+    const phases: Stripe.SubscriptionScheduleUpdateParams = {
       end_behavior: 'release',
       proration_behavior: 'none',
       phases: [
         { items: [{ price: item.price.id, quantity: fromQuantity }], start_date: schedule.current_phase?.start_date ?? period.start, end_date: period.end },
         { items: [{ price: to.id, quantity }], duration: { interval: to.price.interval, interval_count: to.price.intervalCount } },
       ],
-    }, { idempotencyKey: key('downgrade', schedule.id, period.end, to.id, quantity) });
+    };
+    const before = JSON.stringify(schedule.phases.map((p) => p.items.map((i) => [idOf(i.price), i.quantity])));
+    await stripe.subscriptionSchedules.update(schedule.id, phases, { idempotencyKey: key('downgrade', schedule.id, before, JSON.stringify(phases)) });
     return answer('scheduled');
   }
 
@@ -141,7 +148,8 @@ export async function changePlan({ cfg, accountId, target, preview }: ChangeCall
   const updated = await stripe.subscriptions.update(
     sub.id,
     { ...change, payment_behavior: 'pending_if_incomplete', expand: ['latest_invoice'] },
-    { idempotencyKey: key('change', JSON.stringify(change)) },
+    // From this item and invoice: every applied change makes a new invoice, so a later change that looks the same has another key.
+    { idempotencyKey: key('change', JSON.stringify(change), item.price.id, fromQuantity, idOf(sub.latest_invoice)) },
   );
   const invoice = typeof updated.latest_invoice === 'object' ? updated.latest_invoice : null;
   if (updated.pending_update) {
