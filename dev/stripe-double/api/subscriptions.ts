@@ -276,6 +276,23 @@ export function subscriptionRoutes(router: Router, ctx: Ctx): void {
     mutate(ctx, req, (em) => {
       // One request, one customer.subscription.updated carrying every change.
       const before = snapshot(sub);
+      // Items first: a declined charge under error_if_incomplete throws before anything changed.
+      if (newItems.length > 0) {
+        requireLive(sub);
+        const requests: ItemRequest[] = newItems.map(({ item, existing, price }) => ({
+          ...(existing ? { existing } : {}),
+          ...(price ? { price } : {}),
+          ...(item.quantity !== undefined ? { quantity: item.quantity } : {}),
+          ...(item.metadata !== undefined ? { metadata: item.metadata } : {}),
+          ...(item.deleted ? { deleted: true } : {}),
+        }));
+        updateItems(ctx, em, sub, {
+          requests,
+          behavior: p.proration_behavior ?? 'create_prorations',
+          prorationDate: p.proration_date ?? now,
+          paymentBehavior: p.payment_behavior ?? 'allow_incomplete',
+        });
+      }
       const cancelChanged = p.cancel_at_period_end !== undefined && p.cancel_at_period_end !== sub.cancel_at_period_end;
       if (p.cancel_at_period_end !== undefined && cancelChanged) {
         applyScheduleCancel(ctx, sub, p.cancel_at_period_end, p.cancellation_details ?? {});
@@ -296,22 +313,6 @@ export function subscriptionRoutes(router: Router, ctx: Ctx): void {
           feedback_option: sub.cancellation_details?.feedback_option ?? null,
           reason: sub.cancellation_details?.reason ?? null,
         };
-      }
-      if (newItems.length > 0) {
-        requireLive(sub);
-        const requests: ItemRequest[] = newItems.map(({ item, existing, price }) => ({
-          ...(existing ? { existing } : {}),
-          ...(price ? { price } : {}),
-          ...(item.quantity !== undefined ? { quantity: item.quantity } : {}),
-          ...(item.metadata !== undefined ? { metadata: item.metadata } : {}),
-          ...(item.deleted ? { deleted: true } : {}),
-        }));
-        updateItems(ctx, em, sub, {
-          requests,
-          behavior: p.proration_behavior ?? 'create_prorations',
-          prorationDate: p.proration_date ?? now,
-          paymentBehavior: p.payment_behavior ?? 'allow_incomplete',
-        });
       }
       bus.emitUpdated(em, 'customer.subscription.updated', before, sub);
       if (p.trial_end === 'now') {

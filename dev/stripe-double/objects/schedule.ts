@@ -2,6 +2,7 @@
 import type Stripe from 'stripe';
 import { fixture } from '../fixtures.ts';
 import { newId } from '../ids.ts';
+import { isMetered } from './subscription.ts';
 
 export interface PhaseItemFields {
   price: Stripe.Price;
@@ -42,7 +43,8 @@ export function buildPhase(fields: PhaseFields): Stripe.SubscriptionSchedule.Pha
       metadata: i.metadata ?? {},
       plan: i.price.id,
       price: i.price.id,
-      quantity: i.quantity,
+      // Like subscription items, metered ones have no quantity.
+      ...(isMetered(i.price) ? {} : { quantity: i.quantity }),
       tax_rates: [],
     })),
     metadata: fields.metadata ?? {},
