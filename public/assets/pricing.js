@@ -96,7 +96,12 @@ async function confirmSwitch(plan, price, preview, button) {
     notice.textContent = done.status === 'scheduled' ? `Your plan changes to ${plan.name} on ${day(done.effectiveAt)}.` : `You are now on ${plan.name}.`;
     notice.classList.add('info');
     notice.hidden = false;
-    await markCurrent();
+    // Our copy of the subscription follows Stripe's events, a moment behind: wait for it a little.
+    for (let i = 0; i < 10; i++) {
+      const s = await markCurrent();
+      if (done.status === 'scheduled' ? s?.subscription?.pendingChange : s?.plan?.key === plan.key) break;
+      await new Promise((r) => setTimeout(r, 1000));
+    }
   } catch (err) {
     failed(err);
     if (err.code === 'PAYMENT_FAILED' && err.details?.invoiceUrl) {
@@ -144,7 +149,7 @@ async function markCurrent() {
   const [s] = await Promise.all([billing.getSubscription(), catalogue]);
   const who = document.querySelector('#who');
   who.textContent = `Signed in as ${claims(getToken())?.sub ?? 'unknown'}.`;
-  if (!s.hasAccess || !s.subscription) return;
+  if (!s.hasAccess || !s.subscription) return s;
   const pending = s.subscription.pendingChange;
   who.textContent += ` Your plan: ${s.subscription.plan} (${s.state})${pending ? `, changing to ${pending.plan} on ${day(pending.effectiveAt)}` : ''}.`;
   // A plan that is ending or unpaid is settled on the account page, not switched here.
@@ -156,6 +161,7 @@ async function markCurrent() {
     button.disabled = mine || !current;
     button.textContent = mine ? 'Current plan' : current ? `Switch to ${card.querySelector('h2').textContent}` : 'Subscribe';
   }
+  return s;
 }
 
 function failed(err) {

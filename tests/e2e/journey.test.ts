@@ -208,7 +208,8 @@ describe('the billing loop in a browser', () => {
     const site = stack!.site;
     const tab = await browser!.context.newPage();
     tab.on('pageerror', (err) => pageErrors.push(`${tab.url()}: ${err.message}`));
-    await tab.goto(`${site}/account.html#token=${await signDevToken({ sub: `e2e_switch_${Date.now().toString(36)}` })}`);
+    const user = `e2e_switch_${Date.now().toString(36)}`;
+    await tab.goto(`${site}/account.html#token=${await signDevToken({ sub: user, email: `${user}@example.com` })}`);
     await tab.waitForSelector('#state[data-state="none"]');
     await tab.click('#choose');
     await tab.locator('.plan[data-plan="basic"] button').click();
@@ -220,7 +221,7 @@ describe('the billing loop in a browser', () => {
     // The pricing page offers the other plan as a switch, with Stripe's preview first.
     await tab.goto(`${site}/pricing.html`);
     const pro = tab.locator('.plan[data-plan="pro"]');
-    await expect.poll(() => pro.locator('button').first().innerText()).toBe('Switch to Pro');
+    await expect.poll(() => pro.locator('button').first().innerText(), { timeout: 15_000 }).toBe('Switch to Pro');
     await expect(tab.locator('.plan[data-plan="basic"] button').innerText()).resolves.toBe('Current plan');
     await pro.locator('button').first().click();
     const upgrade = pro.locator('.confirm');
@@ -233,11 +234,11 @@ describe('the billing loop in a browser', () => {
     await expect(upgrade.locator('button.primary').innerText()).resolves.toBe(`Pay ${charge![1]} and switch`);
     await tab.screenshot({ path: join(OUT, '13-switch-preview.png'), fullPage: true });
     await upgrade.locator('button.primary').click();
-    await expect.poll(() => tab.locator('#notice').innerText()).toBe('You are now on Pro.');
+    await expect.poll(() => tab.locator('#notice').innerText(), { timeout: 15_000 }).toBe('You are now on Pro.');
 
     // Back to Basic: at the period's end, nothing to pay now.
     const basic = tab.locator('.plan[data-plan="basic"]');
-    await expect.poll(() => basic.locator('button').first().innerText()).toBe('Switch to Basic');
+    await expect.poll(() => basic.locator('button').first().innerText(), { timeout: 15_000 }).toBe('Switch to Basic');
     await basic.locator('button').first().click();
     const downgrade = basic.locator('.confirm');
     await downgrade.waitFor();
@@ -245,7 +246,7 @@ describe('the billing loop in a browser', () => {
     expect(when, await downgrade.locator('p').innerText()).toBeDefined();
     await expect(downgrade.locator('p').innerText()).resolves.toBe(`Switch to Basic at the end of this period, on ${when}: nothing to pay now, and Pro stays until then. Then $9.00 on ${when}.`);
     await downgrade.locator('button.primary').click();
-    await expect.poll(() => tab.locator('#notice').innerText()).toBe(`Your plan changes to Basic on ${when}.`);
+    await expect.poll(() => tab.locator('#notice').innerText(), { timeout: 15_000 }).toBe(`Your plan changes to Basic on ${when}.`);
     await tab.screenshot({ path: join(OUT, '14-switch-scheduled.png'), fullPage: true });
 
     // The account page shows the pending change (once Stripe's events are in) and calls it off.
@@ -254,17 +255,17 @@ describe('the billing loop in a browser', () => {
       await tab.reload();
       await tab.waitForSelector('#state[data-state="active"]');
       return tab.locator('#pending').isVisible();
-    }).toBe(true);
+    }, { timeout: 15_000, interval: 500 }).toBe(true);
     await expect(tab.locator('#plan').innerText()).resolves.toBe('Pro');
     await expect(tab.locator('#pending span').innerText()).resolves.toBe(`Your plan changes to Basic on ${when}.`);
     await tab.screenshot({ path: join(OUT, '15-account-pending.png'), fullPage: true });
     await tab.click('#keep-plan');
-    await expect.poll(() => tab.locator('#notice').innerText()).toBe('Your plan stays as it is: the scheduled change is canceled.');
+    await expect.poll(() => tab.locator('#notice').innerText(), { timeout: 15_000 }).toBe('Your plan stays as it is: the scheduled change is canceled.');
     await expect.poll(async () => {
       await tab.reload();
       await tab.waitForSelector('#state[data-state="active"]');
       return tab.locator('#pending').isVisible();
-    }).toBe(false);
+    }, { timeout: 15_000, interval: 500 }).toBe(false);
     await expect(tab.locator('#plan').innerText()).resolves.toBe('Pro');
     await tab.close();
     expect(pageErrors).toEqual([]);
