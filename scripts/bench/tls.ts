@@ -85,8 +85,6 @@ export function selfSignedCertificate(dir: string): SelfSigned {
 
 export interface TlsFront {
   port: number;
-  /** `url` (http://...) as https:// on this front. */
-  rewriteUrl(url: string): string;
   close(): Promise<void>;
 }
 
@@ -109,13 +107,6 @@ export async function startTlsFront(opts: { targetPort: number; cert: SelfSigned
   const port = (server.address() as net.AddressInfo).port;
   return {
     port,
-    rewriteUrl(url: string) {
-      const u = new URL(url);
-      u.protocol = 'https:';
-      u.hostname = '127.0.0.1';
-      u.port = String(port);
-      return u.toString().replace(/\/$/, '');
-    },
     close: () =>
       new Promise<void>((r) => {
         for (const s of open) s.destroy();

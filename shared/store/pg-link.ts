@@ -2,9 +2,10 @@
  * A Postgres connection for postgres.js (its `socket` option) that costs a cold function
  * fewer round trips, for DATABASE_URLs that ask for TLS (production):
  *
- * - TLS 1.3 with a P-256 key share (PostgreSQL's default curve: no HelloRetryRequest), as the URL says: `sslmode=require|prefer|allow` (encrypted, certificate not
- *   checked, as libpq), `verify-ca|verify-full` (checked); `sslnegotiation=direct` starts
- *   TLS at once (ALPN "postgresql", PostgreSQL 17+) instead of SSLRequest first.
+ * - TLS as the URL says: `sslmode=require|prefer|allow` (encrypted, certificate not checked,
+ *   as libpq), `verify-ca` (the chain checked), `verify-full` (and the host name);
+ *   `sslnegotiation=direct` starts TLS at once (ALPN "postgresql", PostgreSQL 17+) instead
+ *   of SSLRequest first. The key share is P-256, PostgreSQL's default curve (no HelloRetryRequest).
  * - SCRAM-SHA-256 done here, with the client's first message sent beside the StartupMessage
  *   (the server reads it once it has asked for SASL): one round trip less. A server that
  *   asks for anything else (md5, password, trust) gets a new connection without the guess,
@@ -17,15 +18,16 @@
  * - `preconnect`: a link opened before postgres.js asks for one (at the start of a cold
  *   instance's first request), handed to it on its first connection.
  *
- * Cold GET subscription, direct with sslnegotiation=direct: TCP, TLS, SASL, SASL + query:
- * 4 round trips instead of 7 (npm run bench, README).
+ * A cold query with sslnegotiation=direct: TCP, TLS, SCRAM, SCRAM + the query: 4 round trips;
+ * postgres.js by itself took 8 (npm run bench, README).
  */
 import { createHash, createHmac, pbkdf2Sync, randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { Duplex } from 'node:stream';
 import tls from 'node:tls';
 
-export type TlsMode = 'require' | 'prefer' | 'verify';
+export type TlsMode = 'require' | 'prefer' | 'verify-ca' | 'verify';
 
 export interface PgLinkTarget {
   host: string;
@@ -37,6 +39,8 @@ export interface PgLinkTarget {
   connection: Record<string, string>;
   tls: TlsMode;
   direct: boolean;
+  /** `sslrootcert=<file>`: the CA certificates to check the server's against (PEM), instead of Node's. */
+  ca?: string | undefined;
   connectTimeoutMs: number;
 }
 
@@ -158,7 +162,10 @@ export class PgLink extends Duplex {
     const servername = net.isIP(t.host) ? undefined : t.host;
     const tlsOptions = {
       servername,
-      rejectUnauthorized: t.tls === 'verify',
+      rejectUnauthorized: t.tls === 'verify' || t.tls === 'verify-ca',
+      // verify-ca: the chain, not the host name (libpq's meaning).
+      ...(t.tls === 'verify-ca' ? { checkServerIdentity: () => undefined } : {}),
+      ...(t.ca ? { ca: readFileSync(t.ca) } : {}),
       minVersion: 'TLSv1.2' as const,
       // The key share goes for the first group: P-256, which PostgreSQL (through 17: ssl_ecdh_curve
       // = prime256v1) accepts. Node's default (X25519) makes such a server ask again: a round trip.
@@ -377,7 +384,7 @@ export function pgLink(target: PgLinkTarget, eager = false): PgLink {
  * What the URL asks for: null when it asks for no TLS (postgres.js connects by itself, as
  * before), else the TLS mode and negotiation, and the URL without them for postgres.js.
  */
-export function tlsOfUrl(url: string): { tls: TlsMode; direct: boolean; url: string } | null {
+export function tlsOfUrl(url: string): { tls: TlsMode; direct: boolean; ca: string | undefined; url: string } | null {
   let u: URL;
   try {
     u = new URL(url);
@@ -387,9 +394,11 @@ export function tlsOfUrl(url: string): { tls: TlsMode; direct: boolean; url: str
   const q = u.searchParams;
   const mode = q.get('sslmode') ?? q.get('ssl') ?? (q.get('sslrootcert') === 'system' ? 'verify-full' : null);
   const tlsMode: TlsMode | null =
-    mode === 'require' || mode === 'true' ? 'require' : mode === 'prefer' || mode === 'allow' ? 'prefer' : mode === 'verify-ca' || mode === 'verify-full' ? 'verify' : null;
+    mode === 'require' || mode === 'true' ? 'require' : mode === 'prefer' || mode === 'allow' ? 'prefer' : mode === 'verify-ca' ? 'verify-ca' : mode === 'verify-full' ? 'verify' : null;
   if (!tlsMode || u.hostname.includes(',') || u.hostname.startsWith('%2F')) return null;
   const direct = q.get('sslnegotiation') === 'direct';
+  const root = q.get('sslrootcert');
+  const ca = root && root !== 'system' && tlsMode !== 'require' && tlsMode !== 'prefer' ? root : undefined;
   for (const k of ['sslmode', 'ssl', 'sslnegotiation', 'sslrootcert']) q.delete(k);
-  return { tls: tlsMode, direct, url: u.toString() };
+  return { tls: tlsMode, direct, ca, url: u.toString() };
 }

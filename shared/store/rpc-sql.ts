@@ -37,6 +37,7 @@ export function createSqlRpc(url: string, options: { max?: number } = {}): Rpc {
     connection: Object.fromEntries(Object.entries(o.connection).map(([k, v]) => [k, String(v)])),
     tls: link!.tls,
     direct: link!.direct,
+    ca: link!.ca,
     connectTimeoutMs: o.connect_timeout * 1000,
   });
   const socket = (o: postgres.ParsedOptions<Record<string, never>>) => {
