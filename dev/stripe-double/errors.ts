@@ -50,6 +50,10 @@ function invalid(status: number, message: string, code?: string, param?: string,
 }
 
 export const errors = {
+  /** invoices.createPreview with nothing to bill next (a subscription ending at its period's end, or ended). */
+  noUpcomingInvoice(customer: string): ApiError {
+    return invalid(404, `No upcoming invoices for customer: ${customer}`, 'invoice_upcoming_none');
+  },
   /** A declined payment (payment_behavior=error_if_incomplete): 402 card_error, card_declined. */
   cardDeclined(): ApiError {
     return new ApiError(402, {

@@ -191,6 +191,26 @@ describe('create_prorations and none', () => {
     expect(updated.items.data[0]!.current_period_end - now).toBeGreaterThanOrEqual(365 * 86_400);
   });
 
+  it('events: the invoice’s, then one customer.subscription.updated whose previous_attributes hold the old items', async () => {
+    const { sub, item } = await subscribed();
+    await double.idle();
+    receiver.received.length = 0;
+    await stripe.subscriptions.update(sub.id, { items: [{ id: item.id, price: 'price_pro_monthly' }], proration_behavior: 'always_invoice' });
+    await double.idle();
+    expect(receiver.types()).toEqual(['invoice.created', 'invoice.finalized', 'invoice.paid', 'invoice.payment_succeeded', 'customer.subscription.updated']);
+    const updated = receiver.received[4]!.event as Stripe.CustomerSubscriptionUpdatedEvent;
+    expect(updated.data.object.items.data[0]!.price.id).toBe('price_pro_monthly');
+    const previous = updated.data.previous_attributes as Partial<Stripe.Subscription>;
+    expect(previous.items?.data[0]?.price.id).toBe('price_basic_monthly');
+    expect(previous.latest_invoice).toBe(sub.latest_invoice);
+  });
+
+  it('no upcoming invoice for a subscription that ends with its period: 404 invoice_upcoming_none', async () => {
+    const { sub } = await subscribed();
+    await stripe.subscriptions.update(sub.id, { cancel_at_period_end: true });
+    expect(await stripeError(stripe.invoices.createPreview({ subscription: sub.id }))).toMatchObject({ statusCode: 404, code: 'invoice_upcoming_none' });
+  });
+
   it('proration_date outside the current period: 400 naming it, nothing changed', async () => {
     const { sub, item, period } = await subscribed();
     const err = await stripeError(

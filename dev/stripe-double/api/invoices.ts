@@ -7,6 +7,7 @@ import type { Ctx } from '../context.ts';
 import { errors } from '../errors.ts';
 import { any, bool, map, PAGINATION, parseParams, range, str, unsupported } from '../params.ts';
 import type { Router } from '../router.ts';
+import { currentPeriod } from '../objects/subscription.ts';
 import { find, idOf } from '../store.ts';
 import { inRange, listResponse, mutate, objectResponse, recurringPrice, type ExpandParam, type ListParams, type RangeParam } from './common.ts';
 
@@ -130,7 +131,10 @@ export function invoiceRoutes(router: Router, ctx: Ctx): void {
     if (p.customer !== undefined && idOf(sub.customer) !== p.customer) {
       throw errors.invalidParam('subscription', `The subscription ${sub.id} does not belong to the customer ${p.customer}.`);
     }
-    if (sub.status === 'canceled') throw errors.badRequest(`No upcoming invoices for subscription ${sub.id}: it is canceled.`, 'subscription', 'invoice_upcoming_none');
+    // Nothing comes next for a subscription that has ended or ends with its period (unless the preview changes it).
+    const period = currentPeriod(sub);
+    const ends = sub.cancel_at_period_end || (sub.cancel_at !== null && sub.cancel_at <= period.end);
+    if (sub.status === 'canceled' || (ends && !p.subscription_details?.items)) throw errors.noUpcomingInvoice(idOf(sub.customer));
     const details = p.subscription_details ?? {};
     const now = ctx.clock.now();
     if (details.proration_date !== undefined) checkProrationDate(sub, details.proration_date, 'subscription_details[proration_date]');
