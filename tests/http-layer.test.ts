@@ -47,9 +47,9 @@ describe('methods and dialects', () => {
     const token = await tokenFor({ sub: uid('u') });
     const flat = await call(subscription, 'DELETE', '/api/stripe/subscription', { token });
     expect(flat.status).toBe(405);
-    expect(flat.headers.get('allow')).toBe('GET, OPTIONS');
+    expect(flat.headers.get('allow')).toBe('GET, POST, OPTIONS');
     expect(flat.body).toMatchObject({ error: expect.any(String), code: 'METHOD_NOT_ALLOWED' });
-    const env = await call(subscription, 'POST', '/api/billing/subscription', { token });
+    const env = await call(subscription, 'PUT', '/api/billing/subscription', { token });
     expect(env.status).toBe(405);
     expect(env.body).toMatchObject({ success: false, data: null, error: { code: 'METHOD_NOT_ALLOWED' } });
   });
