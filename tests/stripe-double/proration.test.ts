@@ -211,6 +211,20 @@ describe('create_prorations and none', () => {
     expect(await stripeError(stripe.invoices.createPreview({ subscription: sub.id }))).toMatchObject({ statusCode: 404, code: 'invoice_upcoming_none' });
   });
 
+  it('billing_cycle_anchor=now restarts the period on the same price: the unused time credited, a full period billed, as previewed', async () => {
+    const { sub, period } = await subscribed(seatPrice, 2);
+    double.clock.advance(5 * 86_400);
+    const now = double.clock.now();
+    const preview = await stripe.invoices.createPreview({ subscription: sub.id, subscription_details: { billing_cycle_anchor: 'now', proration_date: now } });
+    const updated = await stripe.subscriptions.update(sub.id, { billing_cycle_anchor: 'now', proration_date: now, expand: ['latest_invoice'] });
+    expect(billed(updated.latest_invoice as Stripe.Invoice)).toEqual(billed(preview));
+    expect(billed(preview).lines.map((l) => [l.amount, l.proration])).toEqual([
+      [0 - share(2 * 1250, now, period), true],
+      [2 * 1250, false],
+    ]);
+    expect(updated).toMatchObject({ billing_cycle_anchor: now, items: { data: [{ current_period_start: now, quantity: 2 }] } });
+  });
+
   it('proration_date outside the current period: 400 naming it, nothing changed', async () => {
     const { sub, item, period } = await subscribed();
     const err = await stripeError(

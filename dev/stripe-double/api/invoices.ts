@@ -19,6 +19,7 @@ interface PreviewParams extends ExpandParam {
     items?: Array<{ id?: string; price?: string; quantity?: number; deleted?: boolean; metadata?: Record<string, string> | null }>;
     proration_behavior?: ProrationBehavior;
     proration_date?: number;
+    billing_cycle_anchor?: 'now' | 'unchanged';
   };
 }
 
@@ -90,7 +91,7 @@ export function invoiceRoutes(router: Router, ctx: Ctx): void {
             billing_mode: any,
             default_tax_rates: any,
             metadata: any,
-            billing_cycle_anchor: unsupported,
+            billing_cycle_anchor: { t: 'string', enum: ['now', 'unchanged'] },
             billing_schedules: unsupported,
             cancel_at: unsupported,
             cancel_at_period_end: unsupported,
@@ -156,6 +157,7 @@ export function invoiceRoutes(router: Router, ctx: Ctx): void {
       ...(requests ? { requests } : {}),
       behavior: details.proration_behavior ?? 'create_prorations',
       prorationDate: details.proration_date ?? now,
+      resetAnchor: details.billing_cycle_anchor === 'now',
     });
     return objectResponse(ctx, invoice, p.expand);
   });

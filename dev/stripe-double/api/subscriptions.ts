@@ -110,6 +110,7 @@ interface UpdateParams extends SharedParams {
   /** 'now' ends a trial at once: the first paid period starts, invoiced (failing with no payment method). */
   trial_end?: 'now';
   proration_date?: number;
+  billing_cycle_anchor?: 'now' | 'unchanged';
 }
 
 /** What Stripe lets an update with payment_behavior=pending_if_incomplete change (docs: pending updates reference). */
@@ -233,6 +234,8 @@ export function subscriptionRoutes(router: Router, ctx: Ctx): void {
         },
         trial_end: { t: 'string', enum: ['now'] },
         proration_date: { t: 'integer' },
+        // A timestamp is only for new subscriptions; on update Stripe takes now or unchanged.
+        billing_cycle_anchor: { t: 'string', enum: ['now', 'unchanged'] },
       },
       req.input,
     );
@@ -277,7 +280,7 @@ export function subscriptionRoutes(router: Router, ctx: Ctx): void {
       // One request, one customer.subscription.updated carrying every change.
       const before = snapshot(sub);
       // Items first: a declined charge under error_if_incomplete throws before anything changed.
-      if (newItems.length > 0) {
+      if (newItems.length > 0 || p.billing_cycle_anchor === 'now') {
         requireLive(sub);
         const requests: ItemRequest[] = newItems.map(({ item, existing, price }) => ({
           ...(existing ? { existing } : {}),
@@ -291,6 +294,7 @@ export function subscriptionRoutes(router: Router, ctx: Ctx): void {
           behavior: p.proration_behavior ?? 'create_prorations',
           prorationDate: p.proration_date ?? now,
           paymentBehavior: p.payment_behavior ?? 'allow_incomplete',
+          resetAnchor: p.billing_cycle_anchor === 'now',
         });
       }
       const cancelChanged = p.cancel_at_period_end !== undefined && p.cancel_at_period_end !== sub.cancel_at_period_end;

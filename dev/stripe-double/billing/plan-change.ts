@@ -24,6 +24,8 @@ export interface ItemsUpdate {
   behavior: ProrationBehavior;
   prorationDate: number;
   paymentBehavior: PaymentBehavior;
+  /** billing_cycle_anchor=now. */
+  resetAnchor?: boolean;
 }
 
 /** How long Stripe keeps a pending update open for payment. */
@@ -67,7 +69,7 @@ function pendingUpdate(now: number, change: ItemsChange): Stripe.Subscription.Pe
  * the charge is declined under error_if_incomplete.
  */
 export function updateItems(ctx: Ctx, em: Emission, sub: Stripe.Subscription, update: ItemsUpdate): void {
-  const change = planItemsChange(ctx, sub, update.requests, update.behavior, update.prorationDate);
+  const change = planItemsChange(ctx, sub, update.requests, update.behavior, update.prorationDate, update.resetAnchor ?? false);
   const lines = immediateLines(ctx, sub, change, update.behavior);
   if (!lines) {
     if (update.behavior === 'create_prorations') keepAsInvoiceItems(ctx, sub.id, change.prorations);

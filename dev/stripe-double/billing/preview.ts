@@ -26,6 +26,8 @@ export interface PreviewInput {
   requests?: ItemRequest[];
   behavior: ProrationBehavior;
   prorationDate: number;
+  /** billing_cycle_anchor=now. */
+  resetAnchor?: boolean;
 }
 
 /** Marks a built invoice as a preview: an `upcoming_` id, lines that are not stored anywhere. */
@@ -43,7 +45,8 @@ export function previewInvoice(ctx: Ctx, input: PreviewInput): Stripe.Invoice {
   const { sub, behavior } = input;
   const now = ctx.clock.now();
   const customer = find(ctx.store.customers, idOf(sub.customer), 'customer', 'customer');
-  const change = input.requests ? planItemsChange(ctx, sub, input.requests, behavior, input.prorationDate) : null;
+  const requests = input.requests ?? (input.resetAnchor ? [] : undefined);
+  const change = requests ? planItemsChange(ctx, sub, requests, behavior, input.prorationDate, input.resetAnchor ?? false) : null;
   const immediate = change && immediateLines(ctx, sub, change, behavior);
   if (change && immediate) {
     const inv = buildInvoice(now, { customer, subscription: sub, billingReason: 'subscription_update', lines: immediate, periodStart: now, periodEnd: now });

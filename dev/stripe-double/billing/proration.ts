@@ -105,6 +105,8 @@ export function planItemsChange(
   requests: readonly ItemRequest[],
   behavior: ProrationBehavior,
   prorationDate: number,
+  /** billing_cycle_anchor=now: the period restarts now even with the same interval. */
+  resetAnchor = false,
 ): ItemsChange {
   const now = ctx.clock.now();
   const period = currentPeriod(sub);
@@ -142,7 +144,8 @@ export function planItemsChange(
     }
   }
   const newInterval = itemsInterval(items);
-  const newPeriod = sameInterval(itemsInterval(sub.items.data), newInterval) ? null : { start: now, end: addInterval(now, newInterval) };
+  const restart = resetAnchor || !sameInterval(itemsInterval(sub.items.data), newInterval);
+  const newPeriod = restart ? { start: now, end: addInterval(now, newInterval) } : null;
   if (newPeriod) {
     for (const i of items) {
       i.current_period_start = newPeriod.start;
@@ -151,10 +154,14 @@ export function planItemsChange(
   }
   const prorations: InvoiceLineFields[] = [];
   if (behavior !== 'none' && sub.status !== 'trialing') {
-    for (const { old, next } of changed) {
-      if (old && !isMetered(old.price)) prorations.push(prorationLine(ctx, sub.id, old, 'credit', prorationDate, period));
-      // A new period bills the new items in full instead.
-      if (next && !isMetered(next.price) && !newPeriod) prorations.push(prorationLine(ctx, sub.id, next, 'charge', prorationDate, period));
+    if (newPeriod) {
+      // The period restarts: every licensed item's unused time is credited; the new period is billed in full.
+      for (const old of sub.items.data) if (!isMetered(old.price)) prorations.push(prorationLine(ctx, sub.id, old, 'credit', prorationDate, period));
+    } else {
+      for (const { old, next } of changed) {
+        if (old && !isMetered(old.price)) prorations.push(prorationLine(ctx, sub.id, old, 'credit', prorationDate, period));
+        if (next && !isMetered(next.price)) prorations.push(prorationLine(ctx, sub.id, next, 'charge', prorationDate, period));
+      }
     }
   }
   return { items, prorations, newPeriod };
