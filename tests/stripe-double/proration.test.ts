@@ -215,8 +215,8 @@ describe('create_prorations and none', () => {
     const { sub, period } = await subscribed(seatPrice, 2);
     double.clock.advance(5 * 86_400);
     const now = double.clock.now();
-    const preview = await stripe.invoices.createPreview({ subscription: sub.id, subscription_details: { billing_cycle_anchor: 'now', proration_date: now } });
-    const updated = await stripe.subscriptions.update(sub.id, { billing_cycle_anchor: 'now', proration_date: now, expand: ['latest_invoice'] });
+    const preview = await stripe.invoices.createPreview({ subscription: sub.id, subscription_details: { billing_cycle_anchor: { type: 'now' }, proration_date: now } });
+    const updated = await stripe.subscriptions.update(sub.id, { billing_cycle_anchor: { type: 'now' }, proration_date: now, expand: ['latest_invoice'] });
     expect(billed(updated.latest_invoice as Stripe.Invoice)).toEqual(billed(preview));
     expect(billed(preview).lines.map((l) => [l.amount, l.proration])).toEqual([
       [0 - share(2 * 1250, now, period), true],

@@ -19,7 +19,7 @@ interface PreviewParams extends ExpandParam {
     items?: Array<{ id?: string; price?: string; quantity?: number; deleted?: boolean; metadata?: Record<string, string> | null }>;
     proration_behavior?: ProrationBehavior;
     proration_date?: number;
-    billing_cycle_anchor?: 'now' | 'unchanged';
+    billing_cycle_anchor?: { type: 'now' | 'unchanged' };
   };
 }
 
@@ -91,7 +91,8 @@ export function invoiceRoutes(router: Router, ctx: Ctx): void {
             billing_mode: any,
             default_tax_rates: any,
             metadata: any,
-            billing_cycle_anchor: { t: 'string', enum: ['now', 'unchanged'] },
+            // A hash in the pinned version; `timestamp` is not modelled.
+            billing_cycle_anchor: { t: 'object', required: ['type'], fields: { type: { t: 'string', enum: ['now', 'unchanged'] }, timestamp: unsupported } },
             billing_schedules: unsupported,
             cancel_at: unsupported,
             cancel_at_period_end: unsupported,
@@ -157,7 +158,7 @@ export function invoiceRoutes(router: Router, ctx: Ctx): void {
       ...(requests ? { requests } : {}),
       behavior: details.proration_behavior ?? 'create_prorations',
       prorationDate: details.proration_date ?? now,
-      resetAnchor: details.billing_cycle_anchor === 'now',
+      resetAnchor: details.billing_cycle_anchor?.type === 'now',
     });
     return objectResponse(ctx, invoice, p.expand);
   });

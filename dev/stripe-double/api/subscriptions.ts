@@ -110,8 +110,11 @@ interface UpdateParams extends SharedParams {
   /** 'now' ends a trial at once: the first paid period starts, invoiced (failing with no payment method). */
   trial_end?: 'now';
   proration_date?: number;
-  billing_cycle_anchor?: 'now' | 'unchanged';
+  billing_cycle_anchor?: { type: 'now' | 'unchanged' };
 }
+
+/** The pinned version's `billing_cycle_anchor` on update and resume: `{ type: 'now' | 'unchanged' }` (a hash, not a string). */
+const ANCHOR: Spec = { t: 'object', required: ['type'], fields: { type: { t: 'string', enum: ['now', 'unchanged'] } } };
 
 /** What Stripe lets an update with payment_behavior=pending_if_incomplete change (docs: pending updates reference). */
 const PENDING_UPDATABLE = ['expand', 'payment_behavior', 'proration_behavior', 'proration_date', 'billing_cycle_anchor', 'items', 'trial_end', 'trial_from_plan', 'add_invoice_items'];
@@ -234,8 +237,7 @@ export function subscriptionRoutes(router: Router, ctx: Ctx): void {
         },
         trial_end: { t: 'string', enum: ['now'] },
         proration_date: { t: 'integer' },
-        // A timestamp is only for new subscriptions; on update Stripe takes now or unchanged.
-        billing_cycle_anchor: { t: 'string', enum: ['now', 'unchanged'] },
+        billing_cycle_anchor: ANCHOR,
       },
       req.input,
     );
@@ -280,7 +282,7 @@ export function subscriptionRoutes(router: Router, ctx: Ctx): void {
       // One request, one customer.subscription.updated carrying every change.
       const before = snapshot(sub);
       // Items first: a declined charge under error_if_incomplete throws before anything changed.
-      if (newItems.length > 0 || p.billing_cycle_anchor === 'now') {
+      if (newItems.length > 0 || p.billing_cycle_anchor?.type === 'now') {
         requireLive(sub);
         const requests: ItemRequest[] = newItems.map(({ item, existing, price }) => ({
           ...(existing ? { existing } : {}),
@@ -294,7 +296,7 @@ export function subscriptionRoutes(router: Router, ctx: Ctx): void {
           behavior: p.proration_behavior ?? 'create_prorations',
           prorationDate: p.proration_date ?? now,
           paymentBehavior: p.payment_behavior ?? 'allow_incomplete',
-          resetAnchor: p.billing_cycle_anchor === 'now',
+          resetAnchor: p.billing_cycle_anchor?.type === 'now',
         });
       }
       const cancelChanged = p.cancel_at_period_end !== undefined && p.cancel_at_period_end !== sub.cancel_at_period_end;
@@ -341,7 +343,7 @@ export function subscriptionRoutes(router: Router, ctx: Ctx): void {
 
   router.post('/v1/subscriptions/:id/resume', (req) => {
     const p = parseParams<ExpandParam>(
-      { billing_cycle_anchor: { t: 'string', enum: ['now', 'unchanged'] }, payment_behavior: PAYMENT_BEHAVIOR, proration_behavior: PRORATION, proration_date: any },
+      { billing_cycle_anchor: ANCHOR, payment_behavior: PAYMENT_BEHAVIOR, proration_behavior: PRORATION, proration_date: any },
       req.input,
     );
     const sub = find(store.subscriptions, req.params.id ?? '', 'subscription');
