@@ -82,8 +82,8 @@ const SPECS: RowSpec[] = [
     throughput: (s) =>
       s.webhookBurst
         ? {
-            text: `burst: ${s.webhookBurst.eventsPerSecond} events/s at c=${s.webhookBurst.concurrency}, ${s.webhookBurst.differences} differences`,
-            ok: s.webhookBurst.differences === 0 && Object.keys(s.webhookBurst.statuses).every((k) => k === '200'),
+            text: `burst: ${s.webhookBurst.eventsPerSecond} events/s at c=${s.webhookBurst.concurrency}, ${s.webhookBurst.differences} differences, ${s.webhookBurst.lost} lost, ${s.webhookBurst.retried} retried`,
+            ok: s.webhookBurst.differences === 0 && s.webhookBurst.lost === 0 && Object.keys(s.webhookBurst.statuses).every((k) => k === '200'),
           }
         : null,
   },
