@@ -28,7 +28,6 @@ const PHASE: Spec = {
     start_date: { t: 'integer', literals: ['now'] },
     end_date: { t: 'integer', literals: ['now'] },
     duration: { t: 'object', required: ['interval'], fields: { interval: INTERVAL, interval_count: { t: 'integer', min: 1 } } },
-    iterations: { t: 'integer', min: 1 },
     proration_behavior: PRORATION,
     metadata: map,
     // Accepted; nothing in the double depends on them.
@@ -58,7 +57,6 @@ interface PhaseParam {
   start_date?: number | 'now';
   end_date?: number | 'now';
   duration?: { interval: 'day' | 'week' | 'month' | 'year'; interval_count?: number };
-  iterations?: number;
   proration_behavior?: 'always_invoice' | 'create_prorations' | 'none';
   metadata?: Record<string, string> | null;
   billing_cycle_anchor?: 'automatic' | 'phase_start';
@@ -115,7 +113,6 @@ export function subscriptionScheduleRoutes(router: Router, ctx: Ctx): void {
         ...(p.start_date !== undefined ? { startDate: p.start_date } : {}),
         ...(p.end_date !== undefined ? { endDate: p.end_date } : {}),
         ...(p.duration ? { duration: { interval: p.duration.interval, interval_count: p.duration.interval_count ?? 1 } } : {}),
-        ...(p.iterations !== undefined ? { iterations: p.iterations } : {}),
         ...(p.proration_behavior ? { prorationBehavior: p.proration_behavior } : {}),
         ...(p.metadata ? { metadata: mergeMetadata({}, p.metadata) } : {}),
       };

@@ -343,7 +343,7 @@ export function subscriptionRoutes(router: Router, ctx: Ctx): void {
 
   router.post('/v1/subscriptions/:id/resume', (req) => {
     const p = parseParams<ExpandParam>(
-      { billing_cycle_anchor: ANCHOR, payment_behavior: PAYMENT_BEHAVIOR, proration_behavior: PRORATION, proration_date: any },
+      { billing_cycle_anchor: ANCHOR, payment_behavior: { t: 'string', enum: ['resume_on_payment_attempt', 'resume_on_payment_success'] }, proration_behavior: PRORATION, proration_date: any },
       req.input,
     );
     const sub = find(store.subscriptions, req.params.id ?? '', 'subscription');

@@ -24,7 +24,6 @@ export interface PhaseInput {
   startDate?: number | 'now';
   endDate?: number | 'now';
   duration?: Interval;
-  iterations?: number;
   prorationBehavior?: ProrationBehavior;
   metadata?: Record<string, string>;
 }
@@ -45,7 +44,7 @@ function subscriptionOf(ctx: Ctx, sched: Stripe.SubscriptionSchedule): Stripe.Su
   return sched.subscription ? ctx.store.subscriptions.get(idOf(sched.subscription)) : undefined;
 }
 
-/** Phases with their dates: each starts where the one before ends; an open end lasts `duration`, `iterations` or one interval of its price. */
+/** Phases with their dates: each starts where the one before ends; an open end lasts `duration` or one interval of its price (`iterations` went in the pinned version). */
 function resolvePhases(inputs: readonly PhaseInput[], firstStart: number, now: number, currency: string, defaultProration: ProrationBehavior): Stripe.SubscriptionSchedule.Phase[] {
   let start = firstStart;
   return inputs.map((p, i) => {
@@ -59,7 +58,7 @@ function resolvePhases(inputs: readonly PhaseInput[], firstStart: number, now: n
       p.endDate === 'now' ? now
       : p.endDate !== undefined ? p.endDate
       : p.duration ? addInterval(start, p.duration)
-      : addInterval(start, every, p.iterations ?? 1);
+      : addInterval(start, every);
     if (end <= start) throw errors.invalidParam(`phases[${i}][end_date]`, `The end_date of phase ${i} must be after its start_date.`);
     const phase = buildPhase({ start, end, items: p.items, currency, prorationBehavior: p.prorationBehavior ?? defaultProration, ...(p.metadata ? { metadata: p.metadata } : {}) });
     start = end;
