@@ -277,6 +277,19 @@ describe('payment_behavior when the charge is declined', () => {
     expect(voided.events.map((e) => e.type)).toEqual(['invoice.voided', 'customer.subscription.updated']);
   });
 
+  it('pending_if_incomplete: unpaid past expires_at (the period end comes first here), the invoice is voided and the update dropped', async () => {
+    const { sub, customer, item, period } = await subscribed();
+    double.clock.advance(period.end - double.clock.now() - 3600);
+    await double.actions.nextPaymentFails(customer);
+    const updated = await stripe.subscriptions.update(sub.id, { items: [{ id: item.id, price: 'price_pro_monthly' }], proration_behavior: 'always_invoice', payment_behavior: 'pending_if_incomplete' });
+    expect(updated.pending_update?.expires_at).toBe(period.end);
+    const renewed = await double.actions.renewPeriod(sub.id);
+    expect(renewed.events.map((e) => e.type).slice(0, 2)).toEqual(['invoice.voided', 'customer.subscription.updated']);
+    expect(renewed.subscription).toMatchObject({ pending_update: null, status: 'active', items: { data: [{ price: { id: 'price_basic_monthly' } }] } });
+    expect((await stripe.invoices.retrieve(updated.latest_invoice as string)).status).toBe('void');
+    expect(renewed.invoice!.amount_due).toBe(900);
+  });
+
   it('error_if_incomplete: a 402 card error and nothing changes; the switch is used once', async () => {
     const { sub, customer, item } = await subscribed();
     await double.actions.nextPaymentFails(customer);

@@ -28,7 +28,7 @@ export interface ItemsUpdate {
   resetAnchor?: boolean;
 }
 
-/** How long Stripe keeps a pending update open for payment. */
+/** How long Stripe keeps a pending update open for payment, at most. */
 export const PENDING_UPDATE_TTL = 23 * 3600;
 
 /**
@@ -49,13 +49,15 @@ export function immediateLines(ctx: Ctx, sub: Stripe.Subscription, change: Items
   return lines;
 }
 
-function pendingUpdate(now: number, change: ItemsChange): Stripe.Subscription.PendingUpdate {
+/** Stripe's pending update; it expires at the trial's end or the period's end, whichever comes first, and at most 23 hours on (pending updates reference). */
+function pendingUpdate(now: number, sub: Stripe.Subscription, change: ItemsChange): Stripe.Subscription.PendingUpdate {
+  const expiresAt = Math.min(now + PENDING_UPDATE_TTL, currentPeriod(sub).end, sub.trial_end ?? Infinity);
   return {
     billing_cycle_anchor: change.newPeriod?.start ?? null,
     cancel_at_period_end: null,
     discount: null,
     discounts: null,
-    expires_at: now + PENDING_UPDATE_TTL,
+    expires_at: expiresAt,
     metadata: null,
     subscription_items: change.items.map((i) => snapshot(i)),
     trial_end: null,
@@ -96,7 +98,7 @@ export function updateItems(ctx: Ctx, em: Emission, sub: Stripe.Subscription, up
   markPaymentFailed(ctx, em, invoice);
   if (update.paymentBehavior === 'pending_if_incomplete') {
     // The subscription carries on as it was; the change waits for this invoice.
-    sub.pending_update = pendingUpdate(now, change);
+    sub.pending_update = pendingUpdate(now, sub, change);
     ctx.store.pendingItems.set(sub.id, { items: change.items, newPeriod: change.newPeriod });
     return;
   }
