@@ -178,6 +178,23 @@ describe('POST subscription: scheduled downgrades, seats, failures and races', (
     expect((await stateOf(token)).subscription).toMatchObject({ quantity: 12, pendingChange: null });
   });
 
+  it("a scheduled downgrade keeps the subscription's metered item in both phases (a phase drops what it leaves out)", async () => {
+    const user = uid('u');
+    const account = `user:${user}`;
+    const token = await tokenFor({ sub: user });
+    // A subscription made outside our checkout, with a metered price beside the plan's.
+    const customer = await s.stripe.customers.create({ metadata: { account_id: account } });
+    const made = await s.stripe.subscriptions.create({ customer: customer.id, items: [{ price: 'price_pro_monthly' }, { price: 'price_usage_metered' }], metadata: { account_id: account } });
+    await s.double.idle();
+    expect((await stateOf(token)).plan).toEqual({ key: 'pro', name: 'Pro' });
+    expect((await change(token, { priceId: 'basic_monthly' })).body).toMatchObject({ status: 'scheduled', kind: 'downgrade' });
+    const schedule = (await s.stripe.subscriptions.retrieve(made.id, { expand: ['schedule'] })).schedule as Stripe.SubscriptionSchedule;
+    expect(schedule.phases.map((p) => p.items.map((i) => i.price as string).sort())).toEqual([
+      ['price_pro_monthly', 'price_usage_metered'],
+      ['price_basic_monthly', 'price_usage_metered'],
+    ]);
+  });
+
   it('a declined upgrade leaves the old plan and access unchanged: 402 PAYMENT_FAILED with the invoice to pay', async () => {
     const { token, sub, customer } = await subscriber('basic_monthly');
     const before = await stateOf(token);

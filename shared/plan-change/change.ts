@@ -95,6 +95,9 @@ export async function changePlan({ cfg, accountId, target, preview }: ChangeCall
     ...extra,
   });
   const items = (price: string, q: number) => [{ id: item.id, price, quantity: q }];
+  // A phase lists every item the subscription keeps (a metered one too, which takes no quantity): what it leaves out, Stripe removes.
+  const phaseItems = (price: string, q: number): Stripe.SubscriptionScheduleUpdateParams.Phase.Item[] =>
+    sub.items.data.map((i) => (i.id === item.id ? { price, quantity: q } : i.price.recurring?.usage_type === 'metered' ? { price: i.price.id } : { price: i.price.id, quantity: i.quantity ?? 1 }));
   // The renewal invoice with the new price: what the customer pays next, after the change.
   const nextInvoice = async (price: string, q: number) => {
     const next = await stripe.invoices.createPreview({
@@ -126,8 +129,8 @@ export async function changePlan({ cfg, accountId, target, preview }: ChangeCall
       end_behavior: 'release',
       proration_behavior: 'none',
       phases: [
-        { items: [{ price: item.price.id, quantity: fromQuantity }], start_date: schedule.current_phase?.start_date ?? period.start, end_date: period.end },
-        { items: [{ price: to.id, quantity }], duration: { interval: to.price.interval, interval_count: to.price.intervalCount } },
+        { items: phaseItems(item.price.id, fromQuantity), start_date: schedule.current_phase?.start_date ?? period.start, end_date: period.end },
+        { items: phaseItems(to.id, quantity), duration: { interval: to.price.interval, interval_count: to.price.intervalCount } },
       ],
     };
     const before = JSON.stringify(schedule.phases.map((p) => p.items.map((i) => [idOf(i.price), i.quantity])));
