@@ -9,7 +9,7 @@ import { checkoutPrice, type CheckoutPrice } from '../shared/checkout-price.ts';
 import { ensureCustomer } from '../shared/customer.ts';
 import { defineEndpoint } from '../shared/endpoint.ts';
 import { ApiError } from '../shared/errors.ts';
-import { seatsFor } from '../shared/plan-change/target.ts';
+import { PRICE_ID, SEATS, seatsFor } from '../shared/plan-change/target.ts';
 import { safeRedirect } from '../shared/redirects.ts';
 import { apiPath } from '../shared/responses.ts';
 import { getStore } from '../shared/store/index.ts';
@@ -18,9 +18,9 @@ import { readAccount, userRoute } from '../shared/user-route.ts';
 import * as z from '../shared/zod.ts';
 
 const Body = z.strictObject({
-  priceId: z.optional(z.string().check(z.maxLength(255))),
+  priceId: PRICE_ID,
   /** Seats, for a per-seat plan (default its minimum). */
-  quantity: z.optional(z.number().check(z.int('must be a whole number'), z.minimum(1), z.maximum(100_000))),
+  quantity: SEATS,
   successUrl: z.optional(z.string().check(z.maxLength(2048))),
   cancelUrl: z.optional(z.string().check(z.maxLength(2048))),
 });
@@ -61,6 +61,7 @@ export default defineEndpoint('checkout', {
           ? { trial_period_days: days, trial_settings: { end_behavior: { missing_payment_method: 'cancel' } } }
           : { trial_period_days: days };
       };
+      const trial = trialOf(price);
       const metadata = { account_id: p.accountId, user_id: p.userId, ...(p.email ? { email: p.email } : {}) };
       const params: Stripe.Checkout.SessionCreateParams = {
         mode: 'subscription',
@@ -71,9 +72,9 @@ export default defineEndpoint('checkout', {
         success_url: successUrl,
         cancel_url: cancelUrl,
         metadata,
-        subscription_data: { metadata, ...trialOf(price) },
+        subscription_data: { metadata, ...trial },
         // A trial without a card: Checkout asks for none, and the trial ends canceled unless one is added.
-        ...(trialOf(price).trial_settings ? { payment_method_collection: 'if_required' as const } : {}),
+        ...(trial.trial_settings ? { payment_method_collection: 'if_required' as const } : {}),
         ...(cfg.STRIPE_ALLOW_PROMOTION_CODES ? { allow_promotion_codes: true } : {}),
         ...(cfg.STRIPE_AUTOMATIC_TAX ? { automatic_tax: { enabled: true }, customer_update: { address: 'auto' } } : {}),
       };

@@ -10,7 +10,8 @@ import { requireBillingManager } from '../shared/auth.ts';
 import { readJson } from '../shared/body.ts';
 import { defineEndpoint } from '../shared/endpoint.ts';
 import { badRequest } from '../shared/errors.ts';
-import { flowConfiguration, flowData, noSubscription, PORTAL_FLOWS, portalFlow } from '../shared/portal-flow.ts';
+import { noSubscription, PRICE_ID, SEATS } from '../shared/plan-change/target.ts';
+import { flowConfiguration, flowData, PORTAL_FLOWS, portalFlow } from '../shared/portal-flow.ts';
 import { safeRedirect } from '../shared/redirects.ts';
 import { apiPath } from '../shared/responses.ts';
 import { stripeClient } from '../shared/stripe.ts';
@@ -20,8 +21,8 @@ import * as z from '../shared/zod.ts';
 const Body = z.strictObject({
   returnUrl: z.optional(z.string().check(z.maxLength(2048))),
   flow: z.optional(z.enum(PORTAL_FLOWS)),
-  priceId: z.optional(z.string().check(z.maxLength(255))),
-  quantity: z.optional(z.number().check(z.int('must be a whole number'), z.minimum(1), z.maximum(100_000))),
+  priceId: PRICE_ID,
+  quantity: SEATS,
 }) satisfies z.ZodMiniType<PortalParams>;
 
 export default defineEndpoint('portal', {

@@ -8,23 +8,9 @@
  */
 import type { PlanChange, SubscriptionStatus } from '../client/billing-client.ts';
 import { accessFor } from '../shared/access.ts';
-import { requireBillingManager } from '../shared/auth.ts';
-import { readJson } from '../shared/body.ts';
 import { planOfAccount, planOfProduct } from '../shared/catalogue.ts';
 import { defineEndpoint } from '../shared/endpoint.ts';
-import { withChangeLock } from '../shared/plan-change/lock.ts';
-import { changeTarget } from '../shared/plan-change/target.ts';
-import { apiPath } from '../shared/responses.ts';
-import { getStore } from '../shared/store/index.ts';
 import { readAccount, userRoute } from '../shared/user-route.ts';
-import * as z from '../shared/zod.ts';
-
-const ChangeBody = z.strictObject({
-  priceId: z.optional(z.string().check(z.maxLength(255))),
-  quantity: z.optional(z.number().check(z.int('must be a whole number'), z.minimum(1), z.maximum(100_000))),
-  preview: z.optional(z.boolean()),
-  prorationDate: z.optional(z.number().check(z.int('must be whole unix seconds'), z.positive())),
-});
 
 /** Three days, when Stripe sends customer.subscription.trial_will_end. */
 const TRIAL_ENDS_SOON_MS = 3 * 86_400_000;
@@ -79,15 +65,10 @@ export default defineEndpoint('subscription', {
   }),
   POST: userRoute({
     read: readAccount,
-    async handle({ req, cfg, principal, dialect }, view): Promise<PlanChange> {
-      requireBillingManager(principal, cfg);
-      const body = await readJson(req, ChangeBody);
-      const target = changeTarget(cfg, accessFor(view.subscriptions, cfg.PAST_DUE_GRACE_DAYS), body, apiPath(dialect, 'checkout'));
-      const call = { cfg, accountId: principal.accountId, target, preview: body.preview === true };
-      // Loaded on the first change only: it brings the Stripe SDK, which GET, the hot path, never needs.
-      const { changePlan } = await import('../shared/plan-change/change.ts');
-      // A preview changes nothing: it needs no turn.
-      return call.preview ? changePlan(call) : withChangeLock(getStore(cfg), principal.accountId, () => changePlan(call));
+    async handle(call, view): Promise<PlanChange> {
+      // Loaded on the first change only: it brings zod and the Stripe SDK, which GET, the hot path, never needs.
+      const { postChange } = await import('../shared/plan-change/post.ts');
+      return postChange(call, accessFor(view.subscriptions, call.cfg.PAST_DUE_GRACE_DAYS));
     },
   }),
 });

@@ -117,7 +117,7 @@ export class CatalogueError extends Error {
 
 const KEY = /^[a-z0-9][a-z0-9_-]{0,39}$/;
 const LOOKUP_KEY = /^[\x21-\x7e]{1,200}$/;
-const INTERVALS: readonly string[] = ['day', 'week', 'month', 'year'];
+export const INTERVALS: readonly Interval[] = ['day', 'week', 'month', 'year'];
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isWhole = (v: unknown, min: number): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= min;
@@ -139,7 +139,7 @@ function price(v: unknown, path: string): Price {
   need(isObject(v), path, 'must be an object');
   known(v, ['lookupKey', 'interval', 'intervalCount', 'currency', 'unitAmount'], path);
   need(typeof v.lookupKey === 'string' && LOOKUP_KEY.test(v.lookupKey), `${path}.lookupKey`, 'must be 1 to 200 printable characters, no spaces');
-  need(typeof v.interval === 'string' && INTERVALS.includes(v.interval), `${path}.interval`, `must be one of ${INTERVALS.join(', ')}`);
+  need(INTERVALS.some((i) => i === v.interval), `${path}.interval`, `must be one of ${INTERVALS.join(', ')}`);
   need(v.intervalCount === undefined || isWhole(v.intervalCount, 1), `${path}.intervalCount`, 'must be a whole number of at least 1');
   need(typeof v.currency === 'string' && /^[a-z]{3}$/.test(v.currency), `${path}.currency`, 'must be a 3-letter ISO currency in lower case (usd)');
   need(isWhole(v.unitAmount, 0), `${path}.unitAmount`, 'must be a whole number of the smallest currency unit (cents), 0 or more');

@@ -9,7 +9,7 @@ import type { Access } from './access.ts';
 import { CATALOGUE_MARK, priceByLookupKey } from './catalogue.ts';
 import type { Config } from './config.ts';
 import { ApiError, badRequest } from './errors.ts';
-import { catalogued, changeTarget, seatsFor, type ChangeTarget } from './plan-change/target.ts';
+import { catalogued, changeTarget, noSubscription, planItem, seatsFor, type ChangeTarget } from './plan-change/target.ts';
 import type { SubscriptionRow } from './store/index.ts';
 import { idOf } from './subscription-snapshot.ts';
 import type { Stripe } from './stripe.ts';
@@ -23,10 +23,6 @@ export type FlowPlan =
 
 /** Statuses Stripe can still cancel. */
 const CANCELABLE: readonly string[] = ['active', 'trialing', 'past_due', 'unpaid', 'paused'];
-
-/** 409 for a flow that needs a subscription the account does not have. */
-export const noSubscription = (checkoutPath: string) =>
-  new ApiError('NO_SUBSCRIPTION', `No subscription: subscribe with POST ${checkoutPath}`, { details: { checkout: checkoutPath } });
 
 /**
  * What the flow asks of the account, checked against our stored subscription and the
@@ -97,8 +93,7 @@ export async function flowData(stripe: Stripe, plan: FlowPlan, returnUrl: string
       const [sub, resolved] = await Promise.all([stripe.subscriptions.retrieve(target.subscription.id), target.resolvePrice(stripe)]);
       const to = catalogued(resolved);
       // Stripe's portal updates one item: the subscription's licensed (plan) item.
-      const item = sub.items.data.find((i) => i.price.recurring?.usage_type !== 'metered');
-      if (!item) throw new ApiError('CONFLICT', 'The subscription has no plan price to change');
+      const item = planItem(sub);
       const quantity = seatsFor(to.plan, target.quantity, { productId: idOf(item.price.product), quantity: item.quantity ?? 1 });
       if (to.id === item.price.id && quantity === (item.quantity ?? 1)) throw new ApiError('CONFLICT', 'The subscription already has this price and quantity');
       return {

@@ -12,24 +12,16 @@
  * a day, so a key must never repeat for a later change that merely looks the same).
  */
 import type { PlanChange, PlanChangeLine, PlanChoice } from '../../client/billing-client.ts';
-import { planOfProduct, type Catalogue, type Interval } from '../catalogue.ts';
+import { INTERVALS, planOfProduct, type Catalogue, type Interval } from '../catalogue.ts';
 import type { Config } from '../config.ts';
 import { ApiError } from '../errors.ts';
 import { idempotencyKey, stripeClient, type Stripe } from '../stripe.ts';
 import { idOf, nextPhaseOf } from '../subscription-snapshot.ts';
 import { classify, takesEffect, type ChangeKind, type Terms } from './policy.ts';
-import { catalogued, prorationMoment, seatsFor, type ChangeTarget } from './target.ts';
+import { catalogued, planItem, prorationMoment, seatsFor, type ChangeTarget } from './target.ts';
 
 const iso = (unix: number) => new Date(unix * 1000).toISOString();
 
-/** The subscription's one licensed item: what a plan change replaces (a metered item stays). */
-function planItem(sub: Stripe.Subscription): Stripe.SubscriptionItem {
-  const item = sub.items.data.find((i) => i.price.recurring?.usage_type !== 'metered');
-  if (!item) throw new ApiError('CONFLICT', 'The subscription has no plan price to change');
-  return item;
-}
-
-const INTERVALS: readonly Interval[] = ['day', 'week', 'month', 'year'];
 const intervalOf = (price: Stripe.Price): Interval => INTERVALS.find((i) => i === price.recurring?.interval) ?? 'month';
 
 function choiceOf(catalogue: Catalogue, price: Stripe.Price, quantity: number): PlanChoice {

@@ -10,6 +10,22 @@ import type { Config } from '../config.ts';
 import { ApiError, badRequest } from '../errors.ts';
 import type { SubscriptionRow } from '../store/index.ts';
 import type { Stripe } from '../stripe.ts';
+import * as z from '../zod.ts';
+
+/** Body fields that name a price and seats, as checkout, POST subscription and the portal's update flow take them. */
+export const PRICE_ID = z.optional(z.string().check(z.maxLength(255)));
+export const SEATS = z.optional(z.number().check(z.int('must be a whole number'), z.minimum(1), z.maximum(100_000)));
+
+/** 409 for a request that needs a subscription the account does not have: checkout, at `checkoutPath`, makes one. */
+export const noSubscription = (checkoutPath: string) =>
+  new ApiError('NO_SUBSCRIPTION', `No subscription: subscribe with POST ${checkoutPath}`, { details: { checkout: checkoutPath } });
+
+/** The subscription's licensed item: what a plan change replaces (a metered item stays). */
+export function planItem(sub: Stripe.Subscription): Stripe.SubscriptionItem {
+  const item = sub.items.data.find((i) => i.price.recurring?.usage_type !== 'metered');
+  if (!item) throw new ApiError('CONFLICT', 'The subscription has no plan price to change');
+  return item;
+}
 
 export interface ChangeTarget {
   subscription: SubscriptionRow;
@@ -27,9 +43,7 @@ export interface ChangeTarget {
  */
 export function changeTarget(cfg: Config, access: Access, body: PlanChangeParams, checkoutPath: string): ChangeTarget {
   const s = access.subscription;
-  if (!s || !access.hasAccess) {
-    throw new ApiError('NO_SUBSCRIPTION', `No subscription to change: subscribe with POST ${checkoutPath}`, { details: { checkout: checkoutPath } });
-  }
+  if (!s || !access.hasAccess) throw noSubscription(checkoutPath);
   if (s.status === 'past_due' || s.status === 'unpaid') {
     throw new ApiError('CONFLICT', 'The subscription has an unpaid invoice: update the payment method first (POST portal with flow payment_method_update)');
   }
