@@ -31,7 +31,8 @@ export default defineEndpoint('usage', {
       const { knownFeatures, recordOptions } = await import('../shared/usage/limits.ts');
       const features = { metered: cfg.catalogue.meteredFeature, known: knownFeatures(cfg.catalogue) };
       const { records } = parseUsageBody(parseJson(await readText(req, MAX_USAGE_BODY)), features);
-      const { accepted, duplicates, refused } = await getStore(cfg).recordUsage(records, recordOptions(cfg));
+      const options = recordOptions(cfg);
+      const { accepted, duplicates, refused } = await getStore(cfg).recordUsage(records, options);
       const answer: UsageRecorded = {
         accepted,
         duplicates: duplicates.map((index) => ({ index, idempotencyKey: records[index]!.key })),
@@ -39,7 +40,7 @@ export default defineEndpoint('usage', {
       };
       // Usage that crossed a threshold wrote an alert: send it once the answer is out, when the
       // platform allows (the usage-alerts schedule sends it otherwise, and retries failures).
-      if (ctx.waitUntil && accepted > 0 && cfg.catalogue.plans.some((plan) => Object.keys(plan.limits).length > 0)) {
+      if (ctx.waitUntil && accepted > 0 && options.limits) {
         const { runUsageAlerts } = await import('../shared/alerts/run.ts');
         ctx.waitUntil(runUsageAlerts(cfg, log, 5_000));
       }

@@ -188,13 +188,15 @@ function trial(v: unknown, path: string): TrialInput | null {
   return { days: v.days, card: v.card };
 }
 
+/** The most seats a plan may sell: Stripe's quantity is an integer; far more than any team needs, far below its bound. */
+export const MAX_SEATS = 100_000;
+
 function seats(v: unknown, path: string): SeatsInput | null {
   if (v === undefined || v === null) return null;
   need(isObject(v), path, 'must be { min, max }');
   known(v, ['min', 'max'], path);
   need(isWhole(v.min, 1), `${path}.min`, 'must be a whole number of at least 1');
-  // Stripe's quantity is an integer; far more than any team needs, far below its bound.
-  need(isWhole(v.max, v.min) && v.max <= 100_000, `${path}.max`, `must be a whole number from min (${v.min}) to 100000`);
+  need(isWhole(v.max, v.min) && v.max <= MAX_SEATS, `${path}.max`, `must be a whole number from min (${v.min}) to ${MAX_SEATS}`);
   return { min: v.min, max: v.max };
 }
 

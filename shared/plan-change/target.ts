@@ -4,7 +4,7 @@
  */
 import type { PlanChangeParams } from '../../client/billing-client.ts';
 import type { Access } from '../access.ts';
-import type { Plan, Price } from '../catalogue.ts';
+import { MAX_SEATS, type Plan, type Price } from '../catalogue.ts';
 import { checkoutPrice, type CheckoutPrice } from '../checkout-price.ts';
 import type { Config } from '../config.ts';
 import { ApiError, badRequest } from '../errors.ts';
@@ -14,7 +14,7 @@ import * as z from '../zod.ts';
 
 /** Body fields that name a price and seats, as checkout, POST subscription and the portal's update flow take them. */
 export const PRICE_ID = z.optional(z.string().check(z.maxLength(255)));
-export const SEATS = z.optional(z.number().check(z.int('must be a whole number'), z.minimum(1), z.maximum(100_000)));
+export const SEATS = z.optional(z.number().check(z.int('must be a whole number'), z.minimum(1), z.maximum(MAX_SEATS)));
 
 /** 409 for a request that needs a subscription the account does not have: checkout, at `checkoutPath`, makes one. */
 export const noSubscription = (checkoutPath: string) =>
