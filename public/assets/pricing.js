@@ -136,19 +136,18 @@ async function subscribe(price, button) {
   }
 }
 
-// Signed in: say who, mark the plan they have, and offer the others as switches.
-const token = getToken();
-if (token) {
-  const who = document.querySelector('#who');
-  who.textContent = `Signed in as ${claims(token)?.sub ?? 'unknown'}.`;
+// Signed in: say who (at once), mark the plan they have, and offer the others as switches.
+const who = document.querySelector('#who');
+const signedInAs = () => `Signed in as ${claims(getToken())?.sub ?? 'unknown'}.`;
+if (getToken()) {
+  who.textContent = signedInAs();
   who.hidden = false;
   markCurrent().catch(failed);
 }
 
 async function markCurrent() {
   const [s] = await Promise.all([billing.getSubscription(), catalogue]);
-  const who = document.querySelector('#who');
-  who.textContent = `Signed in as ${claims(getToken())?.sub ?? 'unknown'}.`;
+  who.textContent = signedInAs();
   if (!s.hasAccess || !s.subscription) return s;
   const pending = s.subscription.pendingChange;
   who.textContent += ` Your plan: ${s.subscription.plan} (${s.state})${pending ? `, changing to ${pending.plan} on ${day(pending.effectiveAt)}` : ''}.`;
